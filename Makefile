@@ -1,0 +1,32 @@
+# Two commands matter: `make serve` (local endpoint) and `make test`. Everything else supports them.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+MODELS_DIR := .cache/models
+PORT ?= 8085
+
+.PHONY: serve test unit functional models venv clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(MODELS_DIR)/MANIFEST.json: $(VENV)/.installed layers/models/build.py
+	$(PY) layers/models/build.py --out $(MODELS_DIR)
+
+models: $(MODELS_DIR)/MANIFEST.json
+
+serve: venv models
+	$(PY) -m local.serve --port $(PORT)
+
+test: venv models
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .cache .aws-sam
+
+include mk/*.mk

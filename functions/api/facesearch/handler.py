@@ -1,0 +1,81 @@
+"""One HTTP request in, one AWS JSON 1.1 response out: authenticate, route, validate, run.
+
+Kept apart from `app.py` (the Lambda entry point) so that the order of checks, the one place a
+ServiceError becomes a wire error and the one place an unexpected exception becomes a bare
+InternalServerError can be read, and tested, without Lambda or powertools.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from facesearch import auth, protocol, validation
+from facesearch.errors import InternalServerError, ServiceError, UnknownOperationException
+from facesearch.operations import OPERATIONS, Services, collection_of
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The wire response plus what the entry point records about it (metrics, logs)."""
+
+    response: protocol.WireResponse
+    operation: str | None
+    error_code: str | None
+
+
+def handle(
+    request: auth.SignedRequest,
+    request_id: str,
+    services: Services,
+    keys: Callable[[], auth.KeyRing],
+) -> Outcome:
+    operation_name: str | None = None
+    try:
+        if request.method != "POST" or request.path != "/":
+            raise UnknownOperationException("Unknown operation: requests are POST / with X-Amz-Target")
+        protocol.check_content_type(request.headers.get("content-type"))
+        key = auth.authenticate(request, keys(), services.settings.region)
+        model = protocol.operation_for_target(request.headers.get("x-amz-target"))
+        operation_name = model.name
+        params = protocol.parse_body(request.body)
+        validation.validate(params, model.input_shape)
+        auth.authorize(key, model.name, collection_of(params))
+        run = OPERATIONS.get(model.name)
+        if run is None:
+            raise UnknownOperationException(
+                f"{model.name} is not supported by this Rekognition-compatible service."
+            )
+        params = protocol.decode_blobs(params, model.input_shape) if model.input_shape else {}
+        result = run(services, params)
+        return Outcome(protocol.success_response(result, request_id), operation_name, None)
+    except ServiceError as error:
+        logger.info("request refused", extra={"operation": operation_name, "error_code": error.code,
+                                               "error_message": error.message})
+        return Outcome(protocol.error_response(error, request_id), operation_name, error.code)
+    except Exception:
+        logger.exception("request failed", extra={"operation": operation_name})
+        error = InternalServerError("Internal server error")
+        return Outcome(protocol.error_response(error, request_id), operation_name, error.code)
+
+
+def signed_request_from_event(event: dict[str, Any]) -> auth.SignedRequest:
+    """The HTTP request inside an API Gateway HTTP API / Function URL event (payload 2.0)."""
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return auth.SignedRequest(
+        method=http.get("method", "POST").upper(),
+        host=headers.get("host", (event.get("requestContext") or {}).get("domainName", "")),
+        path=event.get("rawPath") or http.get("path") or "/",
+        query=event.get("rawQueryString") or "",
+        headers=headers,
+        body=raw,
+    )

@@ -1,0 +1,3 @@
+"""Operations on images (registered as they are implemented)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Operations on users (registered as they are implemented)."""
+
+from __future__ import annotations

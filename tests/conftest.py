@@ -1,0 +1,131 @@
+"""Shared fixtures: a moto-backed deployment and a real boto3 Rekognition client that calls the handler.
+
+The client's `before-send` hook turns botocore's signed request into the Function URL event the
+deployed function gets and answers with the handler's response, so botocore serializes requests
+and parses responses and errors exactly as it does for a user.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from moto import mock_aws
+
+from local.lambda_event import LambdaContext, function_url_event
+from local.provision import create_bucket, create_table
+
+REGION = "us-east-1"
+ACCESS_KEY_ID = "FSKTESTKEY"
+SECRET_ACCESS_KEY = "test-secret-access-key"
+ENDPOINT = "https://rekognition.facesearch.test"
+SHARED = Path(os.environ.get("FACESEARCH_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+
+ENVIRONMENT = {
+    "TABLE_NAME": "facesearch-test",
+    "BUCKET_NAME": "facesearch-test-bucket",
+    "INPUT_BUCKETS": "facesearch-test-inputs",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "FACESEARCH_ACCESS_KEY_ID": ACCESS_KEY_ID,
+    "FACESEARCH_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+    "FACESEARCH_ACCOUNT_ID": "123456789012",
+    "POWERTOOLS_SERVICE_NAME": "facesearch",
+    "POWERTOOLS_METRICS_NAMESPACE": "FaceSearch",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+class HandlerTransport:
+    """A botocore before-send handler that delivers each request to the Lambda handler in-process."""
+
+    def __init__(self) -> None:
+        import app
+
+        self.app = app
+        self.last_response: AWSResponse | None = None
+
+    def __call__(self, request, **_: object) -> AWSResponse:  # type: ignore[no-untyped-def]
+        url = urlsplit(request.url)
+        headers = {name: value.decode() if isinstance(value, bytes) else value
+                   for name, value in request.headers.items()}
+        headers.setdefault("Host", url.netloc)
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        event = function_url_event(request.method, url.path or "/", url.query, headers, body)
+        result = self.app.lambda_handler(event, LambdaContext.fresh())
+        self.last_response = AWSResponse(
+            request.url, result["statusCode"], result["headers"], _Raw(result["body"].encode("utf-8"))
+        )
+        return self.last_response
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: object) -> Iterator[bytes]:
+        yield self._data
+
+    def read(self, *_: object) -> bytes:
+        return self._data
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    from facesearch import runtime
+
+    runtime.reset()
+    yield dict(ENVIRONMENT)
+    runtime.reset()
+
+
+@pytest.fixture
+def aws(environment: dict[str, str]) -> Iterator[dict[str, object]]:
+    """moto's S3 and DynamoDB with the service's table and bucket, plus an input bucket for images."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION)
+        create_table(dynamodb, environment["TABLE_NAME"])
+        create_bucket(s3, environment["BUCKET_NAME"], REGION)
+        create_bucket(s3, environment["INPUT_BUCKETS"], REGION)
+        yield {"dynamodb": dynamodb, "s3": s3}
+
+
+def make_client(validate: bool = True, key_id: str = ACCESS_KEY_ID, secret: str = SECRET_ACCESS_KEY,
+                region: str = REGION):  # type: ignore[no-untyped-def]
+    client = boto3.client(
+        "rekognition",
+        region_name=region,
+        endpoint_url=ENDPOINT,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
+    )
+    transport = HandlerTransport()
+    client.meta.events.register("before-send.rekognition", transport)
+    client.transport = transport  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def rekognition(aws):  # type: ignore[no-untyped-def]
+    return make_client()
+
+
+@pytest.fixture
+def raw_rekognition(aws):  # type: ignore[no-untyped-def]
+    """A client that skips botocore's own checks, to reach the service's validation."""
+    return make_client(validate=False)
