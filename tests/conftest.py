@@ -129,3 +129,29 @@ def rekognition(aws):  # type: ignore[no-untyped-def]
 def raw_rekognition(aws):  # type: ignore[no-untyped-def]
     """A client that skips botocore's own checks, to reach the service's validation."""
     return make_client(validate=False)
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "faces"
+
+
+def photo(name: str) -> bytes:
+    """A committed fixture photo's bytes (see tests/fixtures/faces/README.md for credits)."""
+    return (FIXTURES / name).read_bytes()
+
+
+def side_by_side(*names: str, height: int = 400) -> bytes:
+    """One JPEG with the fixtures' people next to each other: a multi-face photo from CC-BY faces."""
+    import io
+
+    from PIL import Image
+
+    parts = [Image.open(FIXTURES / name).convert("RGB") for name in names]
+    parts = [part.resize((round(part.width * height / part.height), height)) for part in parts]
+    canvas = Image.new("RGB", (sum(part.width for part in parts), height), "white")
+    left = 0
+    for part in parts:
+        canvas.paste(part, (left, 0))
+        left += part.width
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=92)
+    return out.getvalue()

@@ -19,7 +19,6 @@ class Settings:
     keys_secret_arn: str | None
     local_access_key_id: str | None
     local_secret_access_key: str | None
-    fanout_shards: int  # a search over more shards than this spreads across invocations
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -33,5 +32,4 @@ class Settings:
             keys_secret_arn=env.get("KEYS_SECRET_ARN") or None,
             local_access_key_id=env.get("FACESEARCH_ACCESS_KEY_ID") or None,
             local_secret_access_key=env.get("FACESEARCH_SECRET_ACCESS_KEY") or None,
-            fanout_shards=int(env.get("FACESEARCH_FANOUT_SHARDS", "4")),
         )

@@ -12,6 +12,7 @@ from facesearch.auth import AccessKey, KeyRing
 from facesearch.config import Settings
 from facesearch.operations import Services
 from facesearch.resources import Resources
+from facesearch.segments import SegmentStore
 from facesearch.store import Table
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
@@ -26,11 +27,13 @@ def _client(name: str, settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def build_services(settings: Settings) -> Services:
+    s3 = _client("s3", settings)
+    cache_mb = int(os.environ.get("FACESEARCH_CACHE_MB", "1024"))
     return Services(
         settings=settings,
         table=Table(_client("dynamodb", settings), settings.table_name),
-        s3=_client("s3", settings),
-        resources=Resources(),
+        s3=s3,
+        resources=Resources(SegmentStore(s3, settings.bucket_name, cache_bytes=cache_mb << 20)),
     )
 
 

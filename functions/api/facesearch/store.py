@@ -4,7 +4,7 @@ One table, string keys `pk`/`sk`:
 
     pk=COLLECTIONS      sk=<CollectionId>   listing entry (CollectionId, FaceModelVersion)
     pk=C#<CollectionId> sk=META             Uid, Arn, CreatedAt, FaceModelVersion, FaceCount, UserCount,
-                                            Tags, Segments {segment id: {Key, Count, Level}}
+                                            Tags, SegmentRefs {segment id: {Key, Count, Level}}
     pk=F#<Uid>          sk=<FaceId>         one face: ImageId, ExternalImageId, BoundingBox, Confidence,
                                             UserId, Embedding (float32 bytes), IndexedAt
     pk=U#<Uid>          sk=<UserId>         one user: Status, CreatedAt, ClientRequestToken
@@ -18,6 +18,7 @@ updates the META item under the condition that the collection (same Uid) still e
 from __future__ import annotations
 
 import datetime
+import random
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -55,6 +56,14 @@ def collection_key(collection_id: str) -> dict[str, Any]:
     return to_item({"pk": f"C#{collection_id}", "sk": META_SK})
 
 
+class StaleRead(Exception):
+    """An item changed between a read and the transaction that relied on it: read again."""
+
+
+class UserConflict(Exception):
+    """CreateUser found the user already there."""
+
+
 @dataclass(frozen=True)
 class SegmentRef:
     """An immutable S3 object of embeddings that belongs to a collection."""
@@ -82,7 +91,7 @@ class Collection:
         values = from_item(item)
         segments = tuple(
             SegmentRef(segment_id, ref["Key"], int(ref["Count"]), int(ref["Level"]))
-            for segment_id, ref in sorted(values.get("Segments", {}).items())
+            for segment_id, ref in sorted(values.get("SegmentRefs", {}).items())
         )
         return cls(
             collection_id=values["CollectionId"],
@@ -141,7 +150,7 @@ class Table:
             "FaceCount": 0,
             "UserCount": 0,
             "Tags": dict(tags),
-            "Segments": {},
+            "SegmentRefs": {},
         }
         listing = {
             "pk": LISTING_PK,
@@ -233,6 +242,195 @@ class Table:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist") from error
+            raise translate_client_error(error) from error
+
+    # --- writes that change what a collection holds ------------------------------------------
+
+    def transact(self, actions: list[dict[str, Any]], attempts: int = 8) -> None:
+        """One TransactWriteItems, retried while it only lost a race with another transaction."""
+        for attempt in range(attempts):
+            try:
+                self.client.transact_write_items(TransactItems=actions)
+                return
+            except ClientError as error:
+                reasons = cancellation_reasons(error)
+                conflicted = "TransactionConflict" in reasons or error.response.get("Error", {}).get(
+                    "Code"
+                ) in ("TransactionConflictException", "TransactionInProgressException")
+                if not conflicted or "ConditionalCheckFailed" in reasons or attempt == attempts - 1:
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
+
+    def meta_update(
+        self, collection: Collection, expression: str, names: Mapping[str, str], values: Mapping[str, Any],
+        condition: str = "Uid = :uid",
+    ) -> dict[str, Any]:
+        """A transaction action on the META item that fails if the collection was deleted meanwhile."""
+        action: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": collection_key(collection.collection_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_item({":uid": collection.uid, **values}),
+        }
+        if names:
+            action["ExpressionAttributeNames"] = dict(names)
+        return {"Update": action}
+
+    def commit_faces(self, collection: Collection, segment: SegmentRef, faces: Sequence[Mapping[str, Any]]) -> None:
+        """Make a written segment and its faces visible at once, with the face count, or not at all."""
+        if len(faces) + 1 > TRANSACTION_LIMIT:
+            raise ValueError("too many faces for one transaction")
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.name, "Item": to_item({"pk": f"F#{collection.uid}", **face}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}}
+            for face in faces
+        ]
+        actions.append(self.meta_update(
+            collection,
+            "SET SegmentRefs.#seg = :ref ADD FaceCount :n",
+            {"#seg": segment.segment_id},
+            {":ref": {"Key": segment.key, "Count": segment.count, "Level": segment.level}, ":n": len(faces)},
+        ))
+        self._transact_in(collection, actions)
+
+    def delete_faces(self, collection: Collection, face_ids: Sequence[str]) -> None:
+        """Delete faces that exist and belong to no user, with the count, atomically."""
+        actions: list[dict[str, Any]] = [
+            {"Delete": {"TableName": self.name, "Key": to_item({"pk": f"F#{collection.uid}", "sk": face_id}),
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(UserId)"}}
+            for face_id in face_ids
+        ]
+        actions.append(self.meta_update(collection, "ADD FaceCount :n", {}, {":n": -len(face_ids)}))
+        try:
+            self.transact(actions)
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            if "ConditionalCheckFailed" in reasons[:-1]:
+                raise StaleRead("a face changed since it was read") from error
+            if reasons and reasons[-1] == "ConditionalCheckFailed":
+                raise ResourceNotFoundException(
+                    f"The collection id: {collection.collection_id} does not exist"
+                ) from error
+            raise translate_client_error(error) from error
+
+    def replace_segments(self, collection: Collection, merged: Sequence[SegmentRef], shard: SegmentRef) -> bool:
+        """Swap merged segments for their shard; False if another compaction got there first."""
+        names = {f"#o{i}": ref.segment_id for i, ref in enumerate(merged)}
+        names["#new"] = shard.segment_id
+        condition = " AND ".join(["Uid = :uid", *(f"attribute_exists(SegmentRefs.#o{i})" for i in range(len(merged)))])
+        expression = "SET SegmentRefs.#new = :ref REMOVE " + ", ".join(f"SegmentRefs.#o{i}" for i in range(len(merged)))
+        try:
+            self.client.update_item(**self.meta_update(
+                collection, expression, names,
+                {":ref": {"Key": shard.key, "Count": shard.count, "Level": shard.level}}, condition,
+            )["Update"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise translate_client_error(error) from error
+        return True
+
+    def _transact_in(
+        self, collection: Collection, actions: list[dict[str, Any]], first_conflict: type[Exception] | None = None
+    ) -> None:
+        """Run a transaction whose last action is the META update; map its failures to errors."""
+        try:
+            self.transact(actions)
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            if reasons and reasons[-1] == "ConditionalCheckFailed":
+                raise ResourceNotFoundException(
+                    f"The collection id: {collection.collection_id} does not exist"
+                ) from error
+            if first_conflict is not None and reasons and reasons[0] == "ConditionalCheckFailed":
+                raise first_conflict("the item changed since it was read") from error
+            raise translate_client_error(error) from error
+
+    def get_items(self, pk: str, sort_keys: Sequence[str], attributes: str | None = None) -> dict[str, dict[str, Any]]:
+        """Strongly consistent reads of many items of one partition, keyed by sort key."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(sort_keys))
+        for start in range(0, len(unique), 100):
+            request: dict[str, Any] = {
+                "Keys": [to_item({"pk": pk, "sk": sk}) for sk in unique[start : start + 100]],
+                "ConsistentRead": True,
+            }
+            if attributes:
+                request["ProjectionExpression"] = attributes
+            pending: dict[str, Any] = {self.name: request}
+            attempt = 0
+            while pending:
+                try:
+                    response = self.client.batch_get_item(RequestItems=pending)
+                except ClientError as error:
+                    raise translate_client_error(error) from error
+                for item in response.get("Responses", {}).get(self.name, []):
+                    values = from_item(item)
+                    found[values["sk"]] = values
+                pending = response.get("UnprocessedKeys") or {}
+                if pending:
+                    attempt += 1
+                    time.sleep(min(0.02 * 2**attempt, 0.5))
+        return found
+
+    def get_item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        try:
+            response = self.client.get_item(TableName=self.name, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True)
+        except ClientError as error:
+            raise translate_client_error(error) from error
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    # --- users ----------------------------------------------------------------------------------
+
+    def create_user(self, collection: Collection, user_id: str, token: str | None) -> None:
+        user = {"pk": f"U#{collection.uid}", "sk": user_id, "CreatedAt": Decimal(str(round(time.time(), 3))),
+                "ClientRequestToken": token}
+        self._transact_in(collection, [
+            {"Put": {"TableName": self.name, "Item": to_item(user), "ConditionExpression": "attribute_not_exists(pk)"}},
+            self.meta_update(collection, "ADD UserCount :one", {}, {":one": 1}),
+        ], first_conflict=UserConflict)
+
+    def delete_user(self, collection: Collection, user_id: str) -> None:
+        """Delete a user that has no faces left (callers disassociate them first)."""
+        self._transact_in(collection, [
+            {"Delete": {"TableName": self.name, "Key": to_item({"pk": f"U#{collection.uid}", "sk": user_id}),
+                        "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(FaceIds) "
+                                               "OR size(FaceIds) = :zero)",
+                        "ExpressionAttributeValues": to_item({":zero": 0})}},
+            self.meta_update(collection, "ADD UserCount :minus", {}, {":minus": -1}),
+        ], first_conflict=StaleRead)
+
+    def set_faces_user(self, collection: Collection, user_id: str, face_ids: Sequence[str], associate: bool,
+                       max_faces: int = 100) -> None:
+        """Associate (or disassociate) faces and the user's face set together; StaleRead if either moved."""
+        face_pk = f"F#{collection.uid}"
+        if associate:
+            face_update = {"UpdateExpression": "SET UserId = :u",
+                           "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(UserId)"}
+            user_update = {"UpdateExpression": "ADD FaceIds :ids",
+                           "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(FaceIds) "
+                                                  "OR size(FaceIds) <= :room)"}
+            values = {":u": user_id, ":ids": set(face_ids), ":room": max_faces - len(face_ids)}
+        else:
+            face_update = {"UpdateExpression": "REMOVE UserId", "ConditionExpression": "UserId = :u"}
+            user_update = {"UpdateExpression": "DELETE FaceIds :ids", "ConditionExpression": "attribute_exists(pk)"}
+            values = {":u": user_id, ":ids": set(face_ids)}
+        actions: list[dict[str, Any]] = [
+            {"Update": {"TableName": self.name, "Key": to_item({"pk": face_pk, "sk": face_id}), **face_update,
+                        "ExpressionAttributeValues": to_item({":u": user_id})}}
+            for face_id in face_ids
+        ]
+        user_values = {key: value for key, value in values.items() if key != ":u"}
+        actions.append({"Update": {"TableName": self.name,
+                                   "Key": to_item({"pk": f"U#{collection.uid}", "sk": user_id}), **user_update,
+                                   "ExpressionAttributeValues": to_item(user_values)}})
+        try:
+            self.transact(actions)
+        except ClientError as error:
+            if "ConditionalCheckFailed" in cancellation_reasons(error):
+                raise StaleRead("a face or the user changed since they were read") from error
             raise translate_client_error(error) from error
 
     # --- generic partition access --------------------------------------------------------------

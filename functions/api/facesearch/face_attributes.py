@@ -1,0 +1,104 @@
+"""Rekognition's Pose and Quality for a face, estimated from its 5 landmarks and its aligned crop.
+
+Pose (degrees, clamped to [-180, 180]) is an approximation from 2D points, not a fitted 3D head model:
+- Roll: angle of the line from eyeLeft to eyeRight against the horizontal (positive = the face turns
+  clockwise in the image, the right-of-image eye lower).
+- Yaw: the nose tip sits in front of the eye/mouth plane by about half the inter-eye distance (average
+  adult anthropometry), so turning the head by theta moves it sideways by ~0.5 * iod * sin(theta) while
+  the eye line shrinks to iod * cos(theta): yaw = atan(offset / (0.5 * projected eye distance)), with
+  offset the nose's distance from the eyes/mouth midline, measured after undoing the roll. Positive =
+  nose towards the right of the image.
+- Pitch: on a frontal face the nose tip lies NOSE_RATIO_FRONTAL of the way from the eye line to the
+  mouth line; tilting moves it along that axis by ~depth * tan(pitch). Positive = face tilted up (the
+  nose moves up towards the eyes).
+On frontal studio photos this gives |yaw|, |pitch|, |roll| of a few degrees; at strong rotation it
+under-reads (a sine saturates), which is fine for QualityFilter-style thresholds.
+
+Quality (0-100, higher is better) is measured on the 112x112 aligned crop, so the face only:
+- Brightness: mean luma (BT.601) of the crop's central face region, 0-255 mapped linearly to 0-100.
+- Sharpness: variance of the 4-neighbour Laplacian of that luma, mapped by 100 * (1 - exp(-var / K));
+  K = SHARPNESS_SCALE was chosen so a sharp studio face (London set, ~300 px wide) scores ~90 and the
+  same face blurred by a 2 px Gaussian scores ~30.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+NOSE_DEPTH_RATIO = 0.5  # nose tip depth in front of the eyes, in inter-eye distances
+NOSE_RATIO_FRONTAL = 0.5  # nose tip between eye line (0) and mouth line (1) on a frontal face
+SHARPNESS_SCALE = 60.0
+
+
+@dataclass(frozen=True)
+class Pose:
+    roll: float
+    yaw: float
+    pitch: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"Roll": self.roll, "Yaw": self.yaw, "Pitch": self.pitch}
+
+
+@dataclass(frozen=True)
+class Quality:
+    brightness: float
+    sharpness: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"Brightness": self.brightness, "Sharpness": self.sharpness}
+
+
+def _clamp_angle(value: float) -> float:
+    return float(min(180.0, max(-180.0, value)))
+
+
+def estimate_pose(landmarks: np.ndarray) -> Pose:
+    """Roll/yaw/pitch in degrees from (5, 2) landmarks in eyeLeft, eyeRight, nose, mouthLeft,
+    mouthRight order (image coordinates, y down)."""
+    points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+    eye_left, eye_right, nose, mouth_left, mouth_right = points
+    eye_vector = eye_right - eye_left
+    roll = math.degrees(math.atan2(eye_vector[1], eye_vector[0]))
+    # undo the roll about the eye centre so "across" is x and "down the face" is y
+    angle = -math.radians(roll)
+    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    eye_centre = (eye_left + eye_right) / 2
+    upright = (points - eye_centre) @ rotation.T
+    eye_distance = float(np.hypot(*eye_vector))
+    if eye_distance < 1e-6:
+        return Pose(roll=_clamp_angle(roll), yaw=0.0, pitch=0.0)
+    mouth_centre = (upright[3] + upright[4]) / 2
+    nose_up = upright[2]
+    midline_x = (0.0 + mouth_centre[0]) / 2  # eye centre is the origin
+    depth = NOSE_DEPTH_RATIO * eye_distance
+    yaw = math.degrees(math.atan2(nose_up[0] - midline_x, depth))
+    eye_to_mouth = float(mouth_centre[1])
+    if eye_to_mouth <= 1e-6:
+        pitch = 0.0
+    else:
+        shift = NOSE_RATIO_FRONTAL * eye_to_mouth - float(nose_up[1])
+        pitch = math.degrees(math.atan2(shift, depth))
+    return Pose(roll=_clamp_angle(roll), yaw=_clamp_angle(yaw), pitch=_clamp_angle(pitch))
+
+
+def _luma(crop: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(crop, dtype=np.float64)
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def measure_quality(crop: np.ndarray) -> Quality:
+    """Brightness and Sharpness (0-100) of an aligned RGB face crop (HxWx3 uint8)."""
+    luma = _luma(crop)
+    height, width = luma.shape
+    # the template puts the face in the middle; the corners are background or hair
+    inner = luma[height // 6 : height - height // 12, width // 6 : width - width // 6]
+    brightness = 100.0 * float(inner.mean()) / 255.0
+    laplacian = (
+        inner[1:-1, :-2] + inner[1:-1, 2:] + inner[:-2, 1:-1] + inner[2:, 1:-1] - 4.0 * inner[1:-1, 1:-1]
+    )
+    sharpness = 100.0 * (1.0 - math.exp(-float(laplacian.var()) / SHARPNESS_SCALE))
+    return Quality(brightness=round(brightness, 6), sharpness=round(sharpness, 6))

@@ -1,0 +1,154 @@
+"""A Rekognition `Image` (Bytes or S3Object) -> checked bytes -> an upright RGB pixel array.
+
+Error choices (Rekognition's documented limits, the closest modelled error for each):
+- neither or both of Bytes/S3Object -> InvalidParameterException.
+- Bytes over 5 MB, S3 objects over 15 MB -> ImageTooLargeException.
+- S3 object missing, unreadable, or in a bucket this deployment may not read -> InvalidS3ObjectException
+  with Rekognition's own message (a forbidden bucket looks like a missing one: nothing leaks).
+- not JPEG/PNG by its magic bytes, or truncated/corrupt -> InvalidImageFormatException.
+- more than MAX_PIXELS pixels (a "decompression bomb": a small file declaring a huge canvas) ->
+  ImageTooLargeException. The file may well be valid, it is the size we refuse, and that is the error
+  Rekognition documents for "image size or resolution exceeds the allowed limit". 80 MP is above
+  any phone camera (48-64 MP at most) and keeps a decoded RGB frame under 240 MB.
+- under 80 px on a side -> InvalidParameterException "Request has Invalid Parameters": Rekognition
+  documents an 80 px minimum and answers smaller images with exactly that error and message
+  (reported in boto/botocore#1366).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from facesearch.errors import (
+    ImageTooLargeException,
+    InvalidImageFormatException,
+    InvalidParameterException,
+    InvalidS3ObjectException,
+)
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_S3_BYTES = 15 * 1024 * 1024
+MIN_SIDE = 80
+MAX_PIXELS = 80_000_000
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+INVALID_FORMAT_MESSAGE = "Request has invalid image format"
+TOO_LARGE_MESSAGE = "Image size is too large."
+S3_MESSAGE = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
+INVALID_PARAMETERS_MESSAGE = "Request has Invalid Parameters"
+
+# What Pillow raises on corrupt or truncated files (it has no single base class for them).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error)
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An upright RGB image: `pixels` is HxWx3 uint8, EXIF orientation already applied."""
+
+    pixels: np.ndarray
+    width: int
+    height: int
+    format: str  # "JPEG" or "PNG": what the bytes were
+
+
+def read_image_bytes(
+    image: Mapping[str, Any], s3_client: Any, allowed_buckets: frozenset[str] | None
+) -> bytes:
+    """The image's bytes from Image.Bytes (already base64-decoded) or Image.S3Object via `s3_client`."""
+    has_bytes = image.get("Bytes") is not None
+    has_s3 = image.get("S3Object") is not None
+    if has_bytes == has_s3:
+        raise InvalidParameterException("Exactly one of Image.Bytes or Image.S3Object must be provided.")
+    if has_bytes:
+        data = bytes(image["Bytes"])
+        if len(data) > MAX_BYTES:
+            raise ImageTooLargeException(TOO_LARGE_MESSAGE)
+        return data
+    return _read_s3_object(image["S3Object"], s3_client, allowed_buckets)
+
+
+def _read_s3_object(s3_object: Mapping[str, Any], s3_client: Any, allowed_buckets: frozenset[str] | None) -> bytes:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
+    if not bucket or not key:
+        raise InvalidS3ObjectException(S3_MESSAGE)
+    if allowed_buckets is not None and bucket not in allowed_buckets:
+        raise InvalidS3ObjectException(S3_MESSAGE)
+    request: dict[str, str] = {"Bucket": bucket, "Key": key}
+    if s3_object.get("Version"):
+        request["VersionId"] = s3_object["Version"]
+    try:
+        response = s3_client.get_object(**request)
+        body = response["Body"]
+        try:
+            length = response.get("ContentLength")
+            if length is not None and length > MAX_S3_BYTES:
+                raise ImageTooLargeException(TOO_LARGE_MESSAGE)
+            data = body.read(MAX_S3_BYTES + 1)  # never buffer more than the limit, whatever the header said
+        finally:
+            body.close()
+    except (ClientError, BotoCoreError) as error:
+        raise InvalidS3ObjectException(S3_MESSAGE) from error
+    if len(data) > MAX_S3_BYTES:
+        raise ImageTooLargeException(TOO_LARGE_MESSAGE)
+    return data
+
+
+def sniff_format(data: bytes) -> str:
+    """"JPEG" or "PNG" from the magic bytes; the name or content type is never trusted."""
+    if data.startswith(JPEG_MAGIC):
+        return "JPEG"
+    if data.startswith(PNG_MAGIC):
+        return "PNG"
+    raise InvalidImageFormatException(INVALID_FORMAT_MESSAGE)
+
+
+def decode_image(data: bytes) -> DecodedImage:
+    """Decode JPEG/PNG bytes fully (truncation is an error), upright and RGB, with Rekognition's limits."""
+    kind = sniff_format(data)
+    with warnings.catch_warnings():
+        # Pillow warns above its own limit and raises at twice it; both mean "too many pixels" here
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG"])
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageTooLargeException(TOO_LARGE_MESSAGE)
+            image.load()  # decode every byte now: a truncated file fails here, not later
+            image = ImageOps.exif_transpose(image)
+            pixels = _to_rgb(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ImageTooLargeException(TOO_LARGE_MESSAGE) from error
+        except _DECODE_ERRORS as error:
+            raise InvalidImageFormatException(INVALID_FORMAT_MESSAGE) from error
+    height, width = pixels.shape[:2]
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise InvalidParameterException(INVALID_PARAMETERS_MESSAGE)
+    return DecodedImage(pixels=pixels, width=width, height=height, format=kind)
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """HxWx3 uint8 from any JPEG/PNG mode. 16-bit greys are scaled (Pillow's convert would clip them
+    to white); alpha is dropped, keeping the stored colour under it."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        grey = np.asarray(image).astype(np.float64)
+        # 16-bit modes always span 0-65535; a 32-bit "I" image is scaled only if it leaves 0-255
+        if image.mode != "I" or grey.max(initial=0) > 255:
+            grey = grey / 257.0
+        grey = np.clip(grey.round(), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.asarray(image)

@@ -1,0 +1,108 @@
+"""Where the ONNX models live and how their onnxruntime sessions are made (once per process).
+
+The models layer (layers/models/build.py) writes the models plus a MANIFEST.json that says which file
+each variant uses: "int8" is what the service runs, "fp32" exists in a local build only, for benchmarks.
+Sessions are expensive (tens of ms, tens of MB), so they are created lazily and cached for the life of
+the (warm) Lambda container.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import onnxruntime as ort
+
+Variant = Literal["int8", "fp32"]
+
+ENV_MODEL_DIR = "FACESEARCH_MODEL_DIR"
+ENV_INTRA_OP_THREADS = "FACESEARCH_INTRA_OP_THREADS"
+LAYER_MODEL_DIR = Path("/opt/models")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+LOCAL_MODEL_DIR = REPO_ROOT / ".cache" / "models"
+MANIFEST_NAME = "MANIFEST.json"
+
+# Used when a manifest predates the "variants" key: the file names build.py writes.
+_DEFAULT_FILES: dict[str, dict[str, str]] = {
+    "int8": {"detector": "yunet_int8.onnx", "embedder": "sface_int8.onnx"},
+    "fp32": {"detector": "yunet_fp32.onnx", "embedder": "sface_fp32.onnx"},
+}
+
+
+class ModelsNotFoundError(RuntimeError):
+    """The model files are not where the service looks; build them with `make models`."""
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    variant: str
+    detector: Path
+    embedder: Path
+
+
+def model_dir() -> Path:
+    """$FACESEARCH_MODEL_DIR, else the Lambda layer's /opt/models, else the repo's .cache/models."""
+    env = os.environ.get(ENV_MODEL_DIR)
+    if env:
+        return Path(env)
+    if LAYER_MODEL_DIR.is_dir():
+        return LAYER_MODEL_DIR
+    return LOCAL_MODEL_DIR
+
+
+def model_files(variant: Variant = "int8", directory: Path | None = None) -> ModelFiles:
+    """Resolve the detector and embedder files of `variant`, raising ModelsNotFoundError if absent."""
+    if variant not in _DEFAULT_FILES:
+        raise ValueError(f"unknown model variant {variant!r}; expected one of {sorted(_DEFAULT_FILES)}")
+    directory = directory or model_dir()
+    names = dict(_DEFAULT_FILES[variant])
+    manifest_path = directory / MANIFEST_NAME
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+        names.update(manifest.get("variants", {}).get(variant, {}))
+    files = ModelFiles(variant, directory / names["detector"], directory / names["embedder"])
+    missing = [str(p) for p in (files.detector, files.embedder) if not p.is_file()]
+    if missing:
+        raise ModelsNotFoundError(
+            f"face models ({variant}) not found: {', '.join(missing)}. Run `make models` "
+            f"(layers/models/build.py --out .cache/models) or set {ENV_MODEL_DIR}."
+        )
+    return files
+
+
+def intra_op_threads() -> int:
+    """Threads per operator: $FACESEARCH_INTRA_OP_THREADS, default every CPU the process sees."""
+    env = os.environ.get(ENV_INTRA_OP_THREADS)
+    if env:
+        return max(1, int(env))
+    return os.cpu_count() or 1
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """One request at a time per container, so parallelism goes inside operators, none across them."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or intra_op_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # warnings about QDQ node placement are noise at run time
+    return options
+
+
+@functools.lru_cache(maxsize=8)
+def _session(path: str, threads: int) -> ort.InferenceSession:
+    return ort.InferenceSession(path, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+
+
+def detector_session(variant: Variant = "int8") -> ort.InferenceSession:
+    """The cached YuNet session of `variant`."""
+    return _session(str(model_files(variant).detector), intra_op_threads())
+
+
+def embedder_session(variant: Variant = "int8") -> ort.InferenceSession:
+    """The cached SFace session of `variant`."""
+    return _session(str(model_files(variant).embedder), intra_op_threads())

@@ -1,0 +1,62 @@
+"""QualityFilter: which detected faces IndexFaces / search operations leave out, and why.
+
+Rekognition documents the reasons, not its bars, so these are ours, measured with the same
+tools that report FaceDetail (detector confidence, face box in pixels, Quality and Pose from
+`face_attributes`). Each level is a set of bars; a face failing any bar gets that reason:
+
+| level  | box side (px) | confidence | sharpness | brightness | abs(yaw) / abs(pitch) |
+|--------|---------------|------------|-----------|------------|-----------------------|
+| LOW    | < 20          | < 90       | < 5       | < 5 or > 98  | > 80 / > 70         |
+| MEDIUM | < 40          | < 93       | < 12      | < 12 or > 95 | > 65 / > 50         |
+| HIGH   | < 60          | < 96       | < 25      | < 20 or > 90 | > 45 / > 35         |
+
+AUTO is LOW (Rekognition's AUTO keeps all but clearly unusable faces), NONE filters nothing.
+LOW_FACE_QUALITY is given when sharpness and brightness both sit within 20 % above their bars:
+each alone passes, together the face is poor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bars:
+    min_side_px: float
+    min_confidence: float
+    min_sharpness: float
+    brightness_range: tuple[float, float]
+    max_yaw: float
+    max_pitch: float
+
+
+LEVELS: dict[str, Bars] = {
+    "LOW": Bars(20, 90.0, 5.0, (5.0, 98.0), 80.0, 70.0),
+    "MEDIUM": Bars(40, 93.0, 12.0, (12.0, 95.0), 65.0, 50.0),
+    "HIGH": Bars(60, 96.0, 25.0, (20.0, 90.0), 45.0, 35.0),
+}
+LEVELS["AUTO"] = LEVELS["LOW"]
+
+
+def rejection_reasons(face, image_width: int, image_height: int, level: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The Rekognition reasons `face` (a pipeline.AnalyzedFace) fails `level`; empty if it passes."""
+    bars = LEVELS.get(level)
+    if bars is None:
+        return []
+    reasons = []
+    box = face.bounding_box
+    if min(box.width * image_width, box.height * image_height) < bars.min_side_px:
+        reasons.append("SMALL_BOUNDING_BOX")
+    if face.confidence < bars.min_confidence:
+        reasons.append("LOW_CONFIDENCE")
+    sharpness, brightness = face.quality.sharpness, face.quality.brightness
+    low, high = bars.brightness_range
+    if sharpness < bars.min_sharpness:
+        reasons.append("LOW_SHARPNESS")
+    if not low <= brightness <= high:
+        reasons.append("LOW_BRIGHTNESS")
+    if abs(face.pose.yaw) > bars.max_yaw or abs(face.pose.pitch) > bars.max_pitch:
+        reasons.append("EXTREME_POSE")
+    if not reasons and sharpness < bars.min_sharpness * 1.2 and brightness < low * 1.2:
+        reasons.append("LOW_FACE_QUALITY")
+    return reasons
