@@ -8,6 +8,7 @@ and parses responses and errors exactly as it does for a user.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -93,7 +94,27 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def aws(environment: dict[str, str]) -> Iterator[dict[str, object]]:
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make each mocked AWS request atomic, as the real services are.
+
+    moto evaluates a condition and applies the write without a lock, so two threads can both pass
+    the same ConditionExpression; DynamoDB never lets that happen. Concurrency tests need the real
+    guarantee (and only that one: requests still interleave freely).
+    """
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    original = BotocoreStubber.__call__
+
+    def serialized(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
+
+
+@pytest.fixture
+def aws(environment: dict[str, str], atomic_moto: None) -> Iterator[dict[str, object]]:
     """moto's S3 and DynamoDB with the service's table and bucket, plus an input bucket for images."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -112,7 +133,7 @@ def make_client(validate: bool = True, key_id: str = ACCESS_KEY_ID, secret: str 
         endpoint_url=ENDPOINT,
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,
-        config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
+        config=Config(parameter_validation=validate, retries={"total_max_attempts": 1}),
     )
     transport = HandlerTransport()
     client.meta.events.register("before-send.rekognition", transport)

@@ -83,7 +83,9 @@ def warp(image: Image.Image, forward: np.ndarray, size: int = CROP_SIZE) -> np.n
             # Image.reduce averages factor x factor blocks starting at the box's corner, so an output
             # pixel (u, v) of the reduced image covers source [left + u*factor, left + (u+1)*factor).
             source = image.reduce(factor, box=(left, top, right, bottom))
-            to_reduced = np.array([[1 / factor, 0, -left / factor], [0, 1 / factor, -top / factor], [0, 0, 1]])
+            to_reduced = np.array(
+                [[1 / factor, 0, -left / factor], [0, 1 / factor, -top / factor], [0, 0, 1]]
+            )
             inverse = to_reduced @ inverse
     coefficients = tuple(float(v) for v in inverse[:2].ravel())
     crop = source.transform(

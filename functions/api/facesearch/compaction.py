@@ -16,8 +16,25 @@ from typing import Any
 
 import numpy as np
 
+from aws_lambda_powertools import Logger
+
 from facesearch import segments
 from facesearch.store import Collection, SegmentRef
+
+
+logger = Logger(child=True)
+
+
+def compact_after_write(services: Any, collection_id: str, uid: str) -> int:
+    """Compact after a committed write; never fails the write, whose faces are already durable."""
+    try:
+        collection = services.table.find_collection(collection_id)
+        if collection is None or collection.uid != uid:
+            return 0
+        return compact(services, collection)
+    except Exception:
+        logger.exception("compaction failed; the segments stay as they are", extra={"collection_id": collection_id})
+        return 0
 
 
 def live_mask(services: Any, collection: Collection) -> Callable[[np.ndarray], np.ndarray]:

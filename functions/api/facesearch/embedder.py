@@ -62,7 +62,10 @@ class Embedder:
     def _forward(self, blob: np.ndarray) -> np.ndarray:
         if self.batched:
             return np.asarray(self._session.run([self._output_name], {self._input_name: blob})[0])
-        rows = [self._session.run([self._output_name], {self._input_name: blob[i : i + 1]})[0] for i in range(len(blob))]
+        rows = [
+            self._session.run([self._output_name], {self._input_name: blob[i : i + 1]})[0]
+            for i in range(len(blob))
+        ]
         return np.concatenate(rows)
 
     def _postprocess(self, features: np.ndarray, count: int) -> np.ndarray:

@@ -77,7 +77,9 @@ def read_image_bytes(
     return _read_s3_object(image["S3Object"], s3_client, allowed_buckets)
 
 
-def _read_s3_object(s3_object: Mapping[str, Any], s3_client: Any, allowed_buckets: frozenset[str] | None) -> bytes:
+def _read_s3_object(
+    s3_object: Mapping[str, Any], s3_client: Any, allowed_buckets: frozenset[str] | None
+) -> bytes:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
@@ -106,7 +108,7 @@ def _read_s3_object(s3_object: Mapping[str, Any], s3_client: Any, allowed_bucket
 
 
 def sniff_format(data: bytes) -> str:
-    """"JPEG" or "PNG" from the magic bytes; the name or content type is never trusted."""
+    """ "JPEG" or "PNG" from the magic bytes; the name or content type is never trusted."""
     if data.startswith(JPEG_MAGIC):
         return "JPEG"
     if data.startswith(PNG_MAGIC):

@@ -93,16 +93,19 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     return options
 
 
-@functools.lru_cache(maxsize=8)
-def _session(path: str, threads: int) -> ort.InferenceSession:
-    return ort.InferenceSession(path, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+@functools.lru_cache(maxsize=16)
+def create_session(path: str, threads: int) -> ort.InferenceSession:
+    """A CPU session for the model at `path` with `threads` intra-op threads, cached per process."""
+    return ort.InferenceSession(
+        path, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+    )
 
 
-def detector_session(variant: Variant = "int8") -> ort.InferenceSession:
+def detector_session(variant: Variant = "int8", threads: int | None = None) -> ort.InferenceSession:
     """The cached YuNet session of `variant`."""
-    return _session(str(model_files(variant).detector), intra_op_threads())
+    return create_session(str(model_files(variant).detector), threads or intra_op_threads())
 
 
-def embedder_session(variant: Variant = "int8") -> ort.InferenceSession:
+def embedder_session(variant: Variant = "int8", threads: int | None = None) -> ort.InferenceSession:
     """The cached SFace session of `variant`."""
-    return _session(str(model_files(variant).embedder), intra_op_threads())
+    return create_session(str(model_files(variant).embedder), threads or intra_op_threads())

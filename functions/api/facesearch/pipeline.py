@@ -11,10 +11,22 @@ from PIL import Image
 
 from facesearch import models
 from facesearch.aligner import align
-from facesearch.detector import LANDMARK_TYPES, Detection, Detector
+from facesearch.detector import DEFAULT_SCORE_THRESHOLD, LANDMARK_TYPES, Detection, Detector
 from facesearch.embedder import Embedder
 from facesearch.face_attributes import Pose, Quality, estimate_pose, measure_quality
 from facesearch.imaging import DecodedImage
+
+
+# YuNet scores of real faces bunch up in 0.87-0.95, while Rekognition reports ~99 for a clear face and
+# users filter on Confidence >= 90. So the score maps piecewise-linearly: the detection threshold -> 90,
+# a typical clear frontal face (0.94) -> 99.5, 1 -> 100. Monotonic, so the ranking is YuNet's.
+_SCORE_KNOTS = (0.0, DEFAULT_SCORE_THRESHOLD, 0.94, 1.0)
+_CONFIDENCE_KNOTS = (0.0, 90.0, 99.5, 100.0)
+
+
+def detection_confidence(score: float) -> float:
+    """Rekognition-style Confidence (0-100) for a YuNet score (0-1)."""
+    return float(np.interp(score, _SCORE_KNOTS, _CONFIDENCE_KNOTS))
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ class FacePipeline:
                         left=x1 / image.width,
                         top=y1 / image.height,
                     ),
-                    confidence=min(100.0, 100.0 * detection.score),
+                    confidence=detection_confidence(detection.score),
                     landmarks=detection.landmarks / size,
                     pose=estimate_pose(detection.landmarks),
                     quality=measure_quality(crop),
@@ -95,4 +107,6 @@ def face_detail(face: AnalyzedFace) -> dict[str, Any]:
 @functools.lru_cache(maxsize=2)
 def get_pipeline(variant: models.Variant = "int8") -> FacePipeline:
     """The process-wide pipeline of `variant` (sessions are created on first use, then reused)."""
-    return FacePipeline(Detector(models.detector_session(variant)), Embedder(models.embedder_session(variant)))
+    return FacePipeline(
+        Detector(models.detector_session(variant)), Embedder(models.embedder_session(variant))
+    )

@@ -83,9 +83,7 @@ def index_faces(services: Services, request: dict[str, Any]) -> dict[str, Any]:
             for face_id, face in zip(face_ids, chunk, strict=True)
         )
     if records:
-        refreshed = services.table.find_collection(collection.collection_id)
-        if refreshed is not None and refreshed.uid == collection.uid:
-            compaction.compact(services, refreshed)
+        compaction.compact_after_write(services, collection.collection_id, collection.uid)
     return {"FaceRecords": records, "FaceModelVersion": FACE_MODEL_VERSION, "UnindexedFaces": unindexed}
 
 

@@ -17,7 +17,6 @@ from facesearch import search
 from facesearch.config import FACE_MODEL_VERSION
 from facesearch.errors import (
     ConflictException,
-    IdempotentParameterMismatchException,
     InvalidParameterException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
@@ -59,10 +58,6 @@ def create_user(services: Services, request: dict[str, Any]) -> dict[str, Any]:
         existing = services.table.get_item(f"U#{collection.uid}", user_id) or {}
         if token is not None and existing.get("ClientRequestToken") == token:
             return {}  # the same request again: idempotent
-        if token is not None and existing.get("ClientRequestToken") not in (None, token):
-            raise IdempotentParameterMismatchException(
-                f"ClientRequestToken {token} does not match the request that created user {user_id}."
-            ) from conflict
         raise ConflictException(f"The user {user_id} already exists.") from conflict
     return {}
 

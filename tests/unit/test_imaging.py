@@ -1,0 +1,245 @@
+"""Image intake: every bad image maps to the Rekognition error it should, good ones decode upright RGB."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+from moto import mock_aws
+from PIL import Image
+
+from facesearch.errors import (
+    ImageTooLargeException,
+    InvalidImageFormatException,
+    InvalidParameterException,
+    InvalidS3ObjectException,
+)
+from facesearch.imaging import MAX_BYTES, MAX_S3_BYTES, decode_image, read_image_bytes
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+
+
+def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def gradient(width: int = 160, height: int = 120) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.uint8)[None, :].repeat(height, 0)
+    y = np.linspace(0, 255, height, dtype=np.uint8)[:, None].repeat(width, 1)
+    return Image.fromarray(np.stack([x, y, np.full_like(x, 90)], axis=2))
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A tiny valid-looking PNG that declares a huge canvas."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    row = b"\x00" + b"\x00" * 3 * 16
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(row * 16))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+# --- read_image_bytes ------------------------------------------------------------------------------
+
+
+def test_bytes_are_returned_as_given() -> None:
+    assert read_image_bytes({"Bytes": b"\xff\xd8\xffabc"}, None, None) == b"\xff\xd8\xffabc"
+
+
+@pytest.mark.parametrize("image", [{}, {"Bytes": b"x", "S3Object": {"Bucket": "b", "Name": "k"}}])
+def test_neither_or_both_sources_is_invalid_parameter(image: dict) -> None:
+    with pytest.raises(InvalidParameterException):
+        read_image_bytes(image, None, None)
+
+
+def test_bytes_over_5_mb_are_too_large() -> None:
+    read_image_bytes({"Bytes": b"\0" * MAX_BYTES}, None, None)
+    with pytest.raises(ImageTooLargeException):
+        read_image_bytes({"Bytes": b"\0" * (MAX_BYTES + 1)}, None, None)
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="photos")
+        client.put_object(Bucket="photos", Key="face.jpg", Body=b"\xff\xd8\xffjpeg")
+        yield client
+
+
+def test_s3_object_is_read(s3) -> None:
+    assert (
+        read_image_bytes({"S3Object": {"Bucket": "photos", "Name": "face.jpg"}}, s3, None)
+        == b"\xff\xd8\xffjpeg"
+    )
+    allowed = frozenset({"photos"})
+    assert (
+        read_image_bytes({"S3Object": {"Bucket": "photos", "Name": "face.jpg"}}, s3, allowed)
+        == b"\xff\xd8\xffjpeg"
+    )
+
+
+@pytest.mark.parametrize(
+    ("s3_object", "allowed"),
+    [
+        ({"Bucket": "photos", "Name": "missing.jpg"}, None),
+        ({"Bucket": "no-such-bucket", "Name": "face.jpg"}, None),
+        ({"Bucket": "photos", "Name": "face.jpg", "Version": "nope"}, None),
+        ({"Bucket": "photos", "Name": "face.jpg"}, frozenset({"other"})),
+    ],
+)
+def test_missing_or_forbidden_s3_objects_are_invalid_s3_object(s3, s3_object: dict, allowed) -> None:
+    with pytest.raises(InvalidS3ObjectException, match="Unable to get object metadata from S3"):
+        read_image_bytes({"S3Object": s3_object}, s3, allowed)
+
+
+def test_s3_object_over_15_mb_is_too_large(s3) -> None:
+    s3.put_object(Bucket="photos", Key="big.jpg", Body=b"\0" * (MAX_S3_BYTES + 1))
+    with pytest.raises(ImageTooLargeException):
+        read_image_bytes({"S3Object": {"Bucket": "photos", "Name": "big.jpg"}}, s3, None)
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.requested, self.closed = data, None, False
+
+    def read(self, amount: int | None = None) -> bytes:
+        self.requested = amount
+        return self.data if amount is None else self.data[:amount]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _LyingS3:
+    """Claims a small ContentLength but streams more: the read must still stop at the limit."""
+
+    def __init__(self, body: _Body) -> None:
+        self.body = body
+
+    def get_object(self, **_: object) -> dict:
+        return {"Body": self.body, "ContentLength": 10}
+
+
+def test_s3_read_is_bounded_even_when_the_length_header_lies() -> None:
+    body = _Body(b"\0" * (MAX_S3_BYTES + 100))
+    with pytest.raises(ImageTooLargeException):
+        read_image_bytes({"S3Object": {"Bucket": "b", "Name": "k"}}, _LyingS3(body), None)
+    assert body.requested == MAX_S3_BYTES + 1
+    assert body.closed
+
+
+# --- decode_image ----------------------------------------------------------------------------------
+
+
+def test_jpeg_and_png_decode_to_rgb() -> None:
+    for fmt in ("JPEG", "PNG"):
+        decoded = decode_image(encode(gradient(), fmt))
+        assert decoded.format == fmt
+        assert (decoded.width, decoded.height) == (160, 120)
+        assert decoded.pixels.shape == (120, 160, 3)
+        assert decoded.pixels.dtype == np.uint8
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "WEBP", "TIFF"])
+def test_other_formats_are_invalid_format(fmt: str) -> None:
+    with pytest.raises(InvalidImageFormatException, match="Request has invalid image format"):
+        decode_image(encode(gradient(), fmt))
+
+
+def test_random_bytes_are_invalid_format() -> None:
+    data = np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    with pytest.raises(InvalidImageFormatException):
+        decode_image(data)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_files_are_invalid_format(fmt: str) -> None:
+    data = encode(gradient(400, 300), fmt)
+    with pytest.raises(InvalidImageFormatException):
+        decode_image(data[: len(data) // 2])
+
+
+def test_magic_bytes_with_garbage_after_are_invalid_format() -> None:
+    with pytest.raises(InvalidImageFormatException):
+        decode_image(b"\xff\xd8\xff" + b"not really a jpeg" * 10)
+    with pytest.raises(InvalidImageFormatException):
+        decode_image(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+
+
+def test_images_under_80_px_are_invalid_parameter() -> None:
+    with pytest.raises(InvalidParameterException, match="Request has Invalid Parameters"):
+        decode_image(encode(gradient(50, 50), "PNG"))
+    with pytest.raises(InvalidParameterException):
+        decode_image(encode(gradient(400, 79), "JPEG"))
+    assert decode_image(encode(gradient(80, 80), "JPEG")).width == 80
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (9_000, 9_000)])
+def test_decompression_bombs_are_too_large(width: int, height: int) -> None:
+    data = bomb_png(width, height)
+    assert len(data) < 200
+    with pytest.raises(ImageTooLargeException):
+        decode_image(data)
+
+
+def test_exif_orientation_is_applied_first() -> None:
+    upright = gradient(120, 200)  # portrait as the viewer should see it
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # stored sideways (200x120)...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ...with "rotate 90 CW to display"
+    decoded = decode_image(encode(stored, "JPEG", exif=exif, quality=95))
+    assert (decoded.width, decoded.height) == (120, 200)
+    assert np.abs(decoded.pixels.astype(int) - np.asarray(upright, dtype=int)).mean() < 6
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        gradient().convert("CMYK"),
+        gradient().convert("L"),
+        gradient().convert("LA"),
+        gradient().convert("RGBA"),
+        gradient().convert("P"),
+        gradient().convert("1"),
+    ],
+    ids=lambda im: im.mode,
+)
+def test_every_mode_becomes_rgb(image: Image.Image) -> None:
+    fmt = "JPEG" if image.mode in ("CMYK", "L") else "PNG"
+    decoded = decode_image(encode(image, fmt))
+    assert decoded.pixels.shape == (120, 160, 3)
+
+
+def test_palette_png_with_transparency() -> None:
+    image = gradient().convert("P")
+    decoded = decode_image(encode(image, "PNG", transparency=0))
+    assert decoded.pixels.shape == (120, 160, 3)
+
+
+def test_16_bit_png_is_scaled_not_clipped() -> None:
+    grey = (np.linspace(0, 65535, 160)[None, :].repeat(120, 0)).astype(np.uint16)
+    image = Image.fromarray(grey)
+    assert image.mode.startswith("I;16")
+    decoded = decode_image(encode(image, "PNG"))
+    row = decoded.pixels[0, :, 0]
+    assert row[0] == 0 and row[-1] == 255
+    assert 120 < row[80] < 136  # mid-grey, not white
+
+
+def test_real_photo_fixture_decodes() -> None:
+    decoded = decode_image((FIXTURES / "london_021_neutral.jpg").read_bytes())
+    assert (decoded.width, decoded.height, decoded.format) == (400, 400, "JPEG")

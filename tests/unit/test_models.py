@@ -1,0 +1,40 @@
+"""Model location and session settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from facesearch import models
+
+
+def test_missing_models_name_the_make_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(models.ENV_MODEL_DIR, str(tmp_path))
+    with pytest.raises(models.ModelsNotFoundError, match="make models"):
+        models.model_files("int8")
+
+
+def test_env_dir_wins_and_manifest_picks_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(models.ENV_MODEL_DIR, str(tmp_path))
+    (tmp_path / "yunet_fp32.onnx").write_bytes(b"x")
+    (tmp_path / "sface_int8.onnx").write_bytes(b"x")
+    manifest = {"variants": {"int8": {"detector": "yunet_fp32.onnx", "embedder": "sface_int8.onnx"}}}
+    (tmp_path / models.MANIFEST_NAME).write_text(json.dumps(manifest))
+    assert models.model_dir() == tmp_path
+    files = models.model_files("int8")
+    assert files.detector == tmp_path / "yunet_fp32.onnx" and files.embedder == tmp_path / "sface_int8.onnx"
+
+
+def test_unknown_variant_is_rejected() -> None:
+    with pytest.raises(ValueError, match="variant"):
+        models.model_files("fp16")  # type: ignore[arg-type]
+
+
+def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(models.ENV_INTRA_OP_THREADS, "3")
+    assert models.intra_op_threads() == 3
+    assert models.session_options().intra_op_num_threads == 3
+    monkeypatch.delenv(models.ENV_INTRA_OP_THREADS)
+    assert models.intra_op_threads() >= 1
