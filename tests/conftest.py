@@ -176,3 +176,26 @@ def side_by_side(*names: str, height: int = 400) -> bytes:
     out = io.BytesIO()
     canvas.save(out, format="JPEG", quality=92)
     return out.getvalue()
+
+
+def face_grid(count: int = 121, tile: int = 128) -> bytes:
+    """A JPEG grid of fixture portraits: an image with more faces than Rekognition's 100."""
+    import io
+    import math
+
+    from PIL import Image
+
+    names = ["london_021_neutral.jpg", "london_021_smiling.jpg", "london_022_neutral.jpg"]
+    tiles = []
+    for name in names:
+        image = Image.open(FIXTURES / name).convert("RGB")
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        tiles.append(image.crop((left, top, left + side, top + side)).resize((tile, tile)))
+    per_row = math.ceil(math.sqrt(count))
+    canvas = Image.new("RGB", (tile * per_row, tile * math.ceil(count / per_row)), "white")
+    for i in range(count):
+        canvas.paste(tiles[i % len(tiles)], ((i % per_row) * tile, (i // per_row) * tile))
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=90)
+    return out.getvalue()

@@ -56,7 +56,7 @@ def scan(store: SegmentStore, keys: Sequence[str], query: np.ndarray, k: int, mi
                 best.append((float(scores[index]), face_id))
     seen: set[str] = set()
     ranked = []
-    for cosine, face_id in sorted(best, reverse=True):
+    for cosine, face_id in sorted(best, key=lambda hit: (-hit[0], hit[1])):  # ties: by face id
         if face_id not in seen and len(ranked) < k:
             seen.add(face_id)
             ranked.append(Candidate(face_id, cosine))
@@ -142,7 +142,7 @@ def candidates(services: Any, collection: Collection, query: np.ndarray, k: int,
     merged = [Candidate(face_id, cosine)
               for result in services.resources.invoker(services).run_all(events)
               for face_id, cosine in result["candidates"]]
-    return sorted(merged, key=lambda c: -c.cosine)[:k]
+    return sorted(merged, key=lambda c: (-c.cosine, c.face_id))[:k]
 
 
 def search(services: Any, collection: Collection, query: np.ndarray, max_faces: int, threshold: float,
