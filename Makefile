@@ -27,6 +27,6 @@ test: venv models
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) .cache .aws-sam
+	rm -rf $(VENV) .venv-sam .cache .aws-sam
 
 include mk/*.mk
