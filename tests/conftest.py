@@ -153,6 +153,10 @@ def raw_rekognition(aws):  # type: ignore[no-untyped-def]
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "faces"
+ANNA = "london_021_neutral.jpg"  # two photos of one person...
+ANNA_SMILING = "london_021_smiling.jpg"
+BEN = "london_022_neutral.jpg"  # ...another person
+CAT = "noface_chelsea.jpg"  # no human face
 
 
 def photo(name: str) -> bytes:
@@ -185,7 +189,7 @@ def face_grid(count: int = 121, tile: int = 128) -> bytes:
 
     from PIL import Image
 
-    names = ["london_021_neutral.jpg", "london_021_smiling.jpg", "london_022_neutral.jpg"]
+    names = [ANNA, ANNA_SMILING, BEN]
     tiles = []
     for name in names:
         image = Image.open(FIXTURES / name).convert("RGB")

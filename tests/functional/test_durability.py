@@ -9,11 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import make_client, photo
+from tests.conftest import ANNA, ANNA_SMILING, BEN, make_client, photo
 
-ANNA = "london_021_neutral.jpg"
-ANNA_SMILING = "london_021_smiling.jpg"
-BEN = "london_022_neutral.jpg"
 PHOTOS = [ANNA, ANNA_SMILING, BEN]
 
 

@@ -10,12 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from tests.conftest import photo, side_by_side
+from tests.conftest import ANNA, ANNA_SMILING, BEN, CAT, photo, side_by_side
 
-ANNA = "london_021_neutral.jpg"
-ANNA_SMILING = "london_021_smiling.jpg"
-BEN = "london_022_neutral.jpg"
-CAT = "noface_chelsea.jpg"
 
 
 def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import photo
+from tests.conftest import ANNA, ANNA_SMILING, BEN, photo
 
-ANNA = "london_021_neutral.jpg"
-ANNA_SMILING = "london_021_smiling.jpg"
-BEN = "london_022_neutral.jpg"
 
 
 @pytest.fixture
