@@ -1,0 +1,93 @@
+"""`make serve` for real: the local endpoint over HTTP with an embedded moto, driven by boto3 and the aws CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY_ID, SECRET = "FSKLOCALTEST", "local-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "FACESEARCH_ACCESS_KEY_ID": KEY_ID, "FACESEARCH_SECRET_ACCESS_KEY": SECRET}
+    for name in ("FACESEARCH_AWS_ENDPOINT", "FACESEARCH_BACKEND", "TABLE_NAME", "BUCKET_NAME", "INPUT_BUCKETS"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "local.serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    banner = []
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        banner.append(line)
+        if "Ctrl-C stops it" in line:
+            break
+    else:
+        server.kill()
+        pytest.fail("make serve did not start:\n" + "".join(banner))
+    assert url in "".join(banner) and KEY_ID in "".join(banner)  # it prints how to call it
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_boto3_manages_collections_over_http(endpoint):
+    client = boto3.client("rekognition", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                          config=Config(retries={"total_max_attempts": 1}))
+    client.create_collection(CollectionId="over-http", Tags={"a": "b"})
+    assert client.describe_collection(CollectionId="over-http")["FaceCount"] == 0
+    with open(ROOT / "tests/fixtures/faces/london_021_neutral.jpg", "rb") as image:
+        indexed = client.index_faces(CollectionId="over-http", Image={"Bytes": image.read()})
+    assert len(indexed["FaceRecords"]) == 1
+    wrong = boto3.client("rekognition", endpoint_url=endpoint, region_name="us-east-1",
+                         aws_access_key_id=KEY_ID, aws_secret_access_key="nope")
+    with pytest.raises(wrong.exceptions.ClientError) as excinfo:
+        wrong.list_collections()
+    assert excinfo.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+
+@pytest.mark.skipif(shutil.which("aws", path=str(Path(sys.executable).parent)) is None,
+                    reason="the aws CLI (awscli from requirements-dev.txt) is not installed")
+def test_the_aws_cli_creates_lists_tags_and_deletes_collections(endpoint):
+    aws = str(Path(sys.executable).parent / "aws")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+
+    def cli(*args: str) -> dict:
+        done = subprocess.run([aws, "rekognition", *args, "--endpoint-url", endpoint, "--output", "json"],
+                              env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    for i in range(7):
+        cli("create-collection", "--collection-id", f"cli-{i}")
+    listed = cli("list-collections", "--page-size", "2")  # the CLI walks every page itself
+    assert [cid for cid in listed["CollectionIds"] if cid.startswith("cli-")] == [f"cli-{i}" for i in range(7)]
+    arn = cli("describe-collection", "--collection-id", "cli-0")["CollectionARN"]
+    cli("tag-resource", "--resource-arn", arn, "--tags", "team=faces")
+    assert cli("list-tags-for-resource", "--resource-arn", arn)["Tags"] == {"team": "faces"}
+    cli("delete-collection", "--collection-id", "cli-0")
+    missing = subprocess.run([aws, "rekognition", "describe-collection", "--collection-id", "cli-0",
+                              "--endpoint-url", endpoint], env=env, capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr
