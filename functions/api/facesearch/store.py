@@ -22,6 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -348,30 +349,38 @@ class Table:
             raise translate_client_error(error) from error
 
     def get_items(self, pk: str, sort_keys: Sequence[str], attributes: str | None = None) -> dict[str, dict[str, Any]]:
-        """Strongly consistent reads of many items of one partition, keyed by sort key."""
-        found: dict[str, dict[str, Any]] = {}
+        """Strongly consistent reads of many items of one partition, keyed by sort key.
+
+        BatchGetItem takes 100 keys a call; many calls (a big compaction's liveness check) run in parallel.
+        """
         unique = list(dict.fromkeys(sort_keys))
-        for start in range(0, len(unique), 100):
-            request: dict[str, Any] = {
-                "Keys": [to_item({"pk": pk, "sk": sk}) for sk in unique[start : start + 100]],
-                "ConsistentRead": True,
-            }
-            if attributes:
-                request["ProjectionExpression"] = attributes
-            pending: dict[str, Any] = {self.name: request}
-            attempt = 0
-            while pending:
-                try:
-                    response = self.client.batch_get_item(RequestItems=pending)
-                except ClientError as error:
-                    raise translate_client_error(error) from error
-                for item in response.get("Responses", {}).get(self.name, []):
-                    values = from_item(item)
-                    found[values["sk"]] = values
-                pending = response.get("UnprocessedKeys") or {}
-                if pending:
-                    attempt += 1
-                    time.sleep(min(0.02 * 2**attempt, 0.5))
+        chunks = [unique[start : start + 100] for start in range(0, len(unique), 100)]
+        if len(chunks) <= 2:
+            parts = [self._batch_get(pk, chunk, attributes) for chunk in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=min(16, len(chunks))) as pool:
+                parts = list(pool.map(lambda chunk: self._batch_get(pk, chunk, attributes), chunks))
+        return {sk: item for part in parts for sk, item in part.items()}
+
+    def _batch_get(self, pk: str, sort_keys: Sequence[str], attributes: str | None) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {"Keys": [to_item({"pk": pk, "sk": sk}) for sk in sort_keys], "ConsistentRead": True}
+        if attributes:
+            request["ProjectionExpression"] = attributes
+        pending: dict[str, Any] = {self.name: request}
+        attempt = 0
+        while pending:
+            try:
+                response = self.client.batch_get_item(RequestItems=pending)
+            except ClientError as error:
+                raise translate_client_error(error) from error
+            for item in response.get("Responses", {}).get(self.name, []):
+                values = from_item(item)
+                found[values["sk"]] = values
+            pending = response.get("UnprocessedKeys") or {}
+            if pending:
+                attempt += 1
+                time.sleep(min(0.02 * 2**attempt, 0.5))
         return found
 
     def get_item(self, pk: str, sk: str) -> dict[str, Any] | None:
