@@ -243,3 +243,10 @@ def test_16_bit_png_is_scaled_not_clipped() -> None:
 def test_real_photo_fixture_decodes() -> None:
     decoded = decode_image((FIXTURES / "london_021_neutral.jpg").read_bytes())
     assert (decoded.width, decoded.height, decoded.format) == (400, 400, "JPEG")
+
+
+def test_camera_mpo_jpeg_is_a_jpeg() -> None:
+    image = gradient()
+    buffer = io.BytesIO()
+    image.save(buffer, format="MPO", save_all=True, append_images=[image])
+    assert decode_image(buffer.getvalue()).format == "JPEG"

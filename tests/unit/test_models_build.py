@@ -1,0 +1,59 @@
+"""The models layer build: pinned inputs, idempotency key, and what the layer ships."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / ".cache" / "models"
+
+
+@pytest.fixture(scope="module")
+def build():
+    spec = importlib.util.spec_from_file_location("models_build", REPO / "layers" / "models" / "build.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def test_sources_are_pinned(build) -> None:
+    assert build.WHEEL_VERSION == "0.1.1"
+    assert build.SOURCES["yunet"][1] == "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
+    assert build.SOURCES["sface"][1] == "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79"
+
+
+def test_calibration_set_is_committed(build) -> None:
+    faces = build.calibration_faces()
+    assert len(faces) >= 40
+    crop, landmarks = faces[0]
+    assert crop.shape == (160, 160, 3) and landmarks.shape == (5, 2)
+    assert (build.CALIBRATION_DIR / "README.md").read_text().count("CC-BY 4.0") >= 1
+
+
+def test_build_key_is_stable_and_an_empty_dir_is_not_up_to_date(build, tmp_path: Path) -> None:
+    key = build.build_key(build.RECIPE)
+    assert key == build.build_key(build.RECIPE)
+    assert not build.up_to_date(tmp_path, key)
+
+
+def test_cached_build_is_current_and_exports_only_the_int8_variant(build, tmp_path: Path) -> None:
+    if not (CACHE / build.MANIFEST).is_file():
+        pytest.skip("no .cache/models: run `make models`")
+    if not build.up_to_date(CACHE, build.build_key(build.RECIPE)):
+        pytest.skip(".cache/models is stale: run `make models`")
+    build.export(CACHE, tmp_path / "models")
+    shipped = sorted(p.name for p in (tmp_path / "models").iterdir())
+    manifest = json.loads((tmp_path / "models" / build.MANIFEST).read_text())
+    assert set(manifest["variants"]) == {"int8"}
+    assert shipped == sorted([build.MANIFEST, *set(manifest["variants"]["int8"].values())])
+    assert "sface_int8.onnx" in shipped and "sface_fp32.onnx" not in shipped
+    shutil.rmtree(tmp_path / "models")
