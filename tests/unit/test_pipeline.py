@@ -107,3 +107,14 @@ def test_several_faces_come_largest_first(pipeline: FacePipeline) -> None:
     # each face keeps its own identity
     own = pipeline.analyze(load("london_021_neutral.jpg"))[0].embedding
     assert float(faces[1].embedding @ own) > float(faces[0].embedding @ own)
+
+
+def test_detection_confidence_is_monotonic_and_puts_the_threshold_at_90() -> None:
+    from facesearch.detector import DEFAULT_SCORE_THRESHOLD
+    from facesearch.pipeline import detection_confidence
+
+    scores = np.linspace(0, 1, 101)
+    confidences = [detection_confidence(s) for s in scores]
+    assert all(b > a for a, b in zip(confidences, confidences[1:], strict=False))
+    assert detection_confidence(DEFAULT_SCORE_THRESHOLD) == pytest.approx(90.0)
+    assert detection_confidence(1.0) == 100.0 and detection_confidence(0.0) == 0.0

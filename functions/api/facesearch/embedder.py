@@ -4,7 +4,9 @@ SFace takes RGB 0-255 (its graph subtracts the mean and scales by itself); OpenC
 swaps BGR->RGB before it, and feeding BGR cost 0.5 points of LFW accuracy in a measurement here.
 
 With `flip=True` each crop is embedded together with its mirror image and the two vectors are summed
-before normalising ("flip test-time augmentation"); bench/accuracy.py measures whether that pays.
+before normalising ("flip test-time augmentation"). bench/accuracy.py on LFW (int8): 5-fold 99.20 ->
+99.30 %, TAR at FAR 0.1 % 98.53 -> 98.80 %, rank-1 98.68 -> 98.83 %, for one more image in the same batch
+(embed 40 -> 77 ms a face at one thread, bench/speed.py). So it is on by default.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ def decode_image(data: bytes) -> DecodedImage:
             if image.width * image.height > MAX_PIXELS:
                 raise ImageTooLargeException(TOO_LARGE_MESSAGE)
             image.load()  # decode every byte now: a truncated file fails here, not later
-            image = ImageOps.exif_transpose(image)
+            image = _upright(image)
             pixels = _to_rgb(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ImageTooLargeException(TOO_LARGE_MESSAGE) from error
@@ -137,6 +137,14 @@ def decode_image(data: bytes) -> DecodedImage:
     if width < MIN_SIDE or height < MIN_SIDE:
         raise InvalidParameterException(INVALID_PARAMETERS_MESSAGE)
     return DecodedImage(pixels=pixels, width=width, height=height, format=kind)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; unreadable EXIF is ignored (the pixels are fine, as for any viewer)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except _DECODE_ERRORS:
+        return image
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

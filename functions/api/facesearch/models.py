@@ -17,13 +17,15 @@ from typing import Literal
 
 import onnxruntime as ort
 
-Variant = Literal["int8", "fp32"]
+# "int8" is what the service runs; "fp32" (and "int8-all", int8 YuNet too) exist in local builds only
+Variant = Literal["int8", "fp32", "int8-all"]
 
 ENV_MODEL_DIR = "FACESEARCH_MODEL_DIR"
 ENV_INTRA_OP_THREADS = "FACESEARCH_INTRA_OP_THREADS"
 LAYER_MODEL_DIR = Path("/opt/models")
-REPO_ROOT = Path(__file__).resolve().parents[3]
-LOCAL_MODEL_DIR = REPO_ROOT / ".cache" / "models"
+# <repo>/functions/api/facesearch/models.py -> <repo>/.cache/models (a dev checkout; unused on Lambda)
+_HERE = Path(__file__).resolve()
+LOCAL_MODEL_DIR = (_HERE.parents[3] if len(_HERE.parents) > 3 else _HERE.parent) / ".cache" / "models"
 MANIFEST_NAME = "MANIFEST.json"
 
 # Used when a manifest predates the "variants" key: the file names build.py writes.
@@ -56,14 +58,15 @@ def model_dir() -> Path:
 
 def model_files(variant: Variant = "int8", directory: Path | None = None) -> ModelFiles:
     """Resolve the detector and embedder files of `variant`, raising ModelsNotFoundError if absent."""
-    if variant not in _DEFAULT_FILES:
-        raise ValueError(f"unknown model variant {variant!r}; expected one of {sorted(_DEFAULT_FILES)}")
     directory = directory or model_dir()
-    names = dict(_DEFAULT_FILES[variant])
     manifest_path = directory / MANIFEST_NAME
+    variants = {key: dict(value) for key, value in _DEFAULT_FILES.items()}
     if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        names.update(manifest.get("variants", {}).get(variant, {}))
+        for key, value in json.loads(manifest_path.read_text()).get("variants", {}).items():
+            variants.setdefault(key, {}).update(value)
+    if variant not in variants:
+        raise ValueError(f"unknown model variant {variant!r}; expected one of {sorted(variants)}")
+    names = variants[variant]
     files = ModelFiles(variant, directory / names["detector"], directory / names["embedder"])
     missing = [str(p) for p in (files.detector, files.embedder) if not p.is_file()]
     if missing:
