@@ -26,6 +26,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+BACKEND: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     port = free_port()
@@ -46,6 +49,7 @@ def endpoint() -> Iterator[str]:
         server.kill()
         pytest.fail("make serve did not start:\n" + "".join(banner))
     assert url in "".join(banner) and KEY_ID in "".join(banner)  # it prints how to call it
+    BACKEND["url"] = "".join(banner).split("backend ", 1)[1].split(")", 1)[0]
     yield url
     server.terminate()
     server.wait(timeout=10)
@@ -91,3 +95,26 @@ def test_the_aws_cli_creates_lists_tags_and_deletes_collections(endpoint):
                               "--endpoint-url", endpoint], env=env, capture_output=True, text=True, timeout=60,
                              check=False)
     assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr
+
+
+def test_images_from_bytes_and_the_local_s3_over_http(endpoint):
+    client = boto3.client("rekognition", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                          config=Config(retries={"total_max_attempts": 1}))
+    s3 = boto3.client("s3", endpoint_url=BACKEND["url"], region_name="us-east-1",
+                      aws_access_key_id="moto", aws_secret_access_key="moto")
+    anna = (ROOT / "tests/fixtures/faces/london_021_neutral.jpg").read_bytes()
+    anna_smiling = (ROOT / "tests/fixtures/faces/london_021_smiling.jpg").read_bytes()
+    s3.create_bucket(Bucket="my-photos")
+    s3.put_object(Bucket="my-photos", Key="anna.jpg", Body=anna)
+    from_s3 = client.detect_faces(Image={"S3Object": {"Bucket": "my-photos", "Name": "anna.jpg"}})
+    from_bytes = client.detect_faces(Image={"Bytes": anna})
+    assert from_s3["FaceDetails"] == from_bytes["FaceDetails"] and len(from_bytes["FaceDetails"]) == 1
+    compared = client.compare_faces(SourceImage={"S3Object": {"Bucket": "my-photos", "Name": "anna.jpg"}},
+                                    TargetImage={"Bytes": anna_smiling})
+    assert compared["FaceMatches"][0]["Similarity"] >= 80
+    for image, code in (({"Bytes": b"GIF89a" + bytes(200)}, "InvalidImageFormatException"),
+                        ({"S3Object": {"Bucket": "my-photos", "Name": "missing.jpg"}}, "InvalidS3ObjectException")):
+        with pytest.raises(client.exceptions.ClientError) as excinfo:
+            client.detect_faces(Image=image)
+        assert excinfo.value.response["Error"]["Code"] == code
