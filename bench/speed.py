@@ -121,6 +121,28 @@ def measure(variant: str, threads: int, blobs: list[bytes], repeats: int) -> dic
     }
 
 
+def interleaved_embed(threads: int, blobs: list[bytes], rounds: int = 30) -> tuple[float, float]:
+    """fp32 vs int8 SFace on the same crops, alternating call by call (order flipped every round), so
+    both see the same machine load: the fair same-run comparison on a shared, noisy machine."""
+    detector = Detector(models.detector_session("fp32", threads))  # type: ignore[arg-type]
+    crops = []
+    for blob in blobs:
+        image = decode_image(blob)
+        crops.append(align(Image.fromarray(image.pixels), detector.detect(image.pixels)[0].landmarks))
+    embedders = {v: Embedder(models.embedder_session(v, threads), flip=True) for v in ("fp32", "int8")}  # type: ignore[arg-type]
+    times: dict[str, list[float]] = {v: [] for v in embedders}
+    for v, embedder in embedders.items():
+        embedder.embed(crops[0][None])
+    for round_ in range(rounds):
+        order = list(embedders) if round_ % 2 == 0 else list(embedders)[::-1]
+        for crop in crops:
+            for v in order:
+                started = time.perf_counter()
+                embedders[v].embed(crop[None])
+                times[v].append(time.perf_counter() - started)
+    return 1000 * statistics.median(times["fp32"]), 1000 * statistics.median(times["int8"])
+
+
 def face_recognition_times(paths: list[Path], repeats: int) -> dict[str, float] | str:
     if not FR_PYTHON.is_file():
         return f"not installed ({FR_PYTHON} missing; see this script's docstring)"
@@ -179,6 +201,10 @@ def main() -> int:
                 f"DetectFaces {fr['DetectFaces'] / i8['DetectFaces']:.1f}x, "
                 f"IndexFaces {fr['IndexFaces'] / i8['IndexFaces']:.1f}x"
             )
+    print("\nembed+flip, fp32 and int8 alternating call by call on the same crops (the fair same-run test)")
+    for threads in (int(t) for t in args.threads.split(",")):
+        f32, i8 = interleaved_embed(threads, blobs)
+        print(f"  {threads} thread(s): fp32 {f32:.1f} ms, int8 {i8:.1f} ms, int8/fp32 {i8 / f32:.3f}")
     if isinstance(fr, str):
         print(f"face_recognition: {fr}")
     elif fr is not None:
