@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from facesearch.segments import SegmentStore
-from facesearch.similarity import to_cosine, to_similarity
+from facesearch.similarity import cosine_similarities, to_cosine, to_similarity, top_k
 from facesearch.store import Collection, SegmentRef, Table
 
 FANOUT_ROWS = int(os.environ.get("FACESEARCH_FANOUT_ROWS", "300000"))  # rows one invocation scans at most
@@ -41,16 +41,11 @@ def scan(store: SegmentStore, keys: Sequence[str], query: np.ndarray, k: int, mi
          exclude: frozenset[str] = frozenset()) -> list[Candidate]:
     """The k best rows at or above `min_cosine` across the objects `keys`, best first."""
     best: list[tuple[float, str]] = []
-    q = np.asarray(query, dtype=np.float32).reshape(-1)
     for key in keys:
         data = store.get(key)
-        if not len(data.face_ids):
-            continue
-        scores = data.embeddings @ q
+        scores = cosine_similarities(query, data.embeddings)
         hits = np.flatnonzero(scores >= min_cosine)
-        if len(hits) > k + len(exclude):
-            hits = hits[np.argpartition(scores[hits], -(k + len(exclude)))[-(k + len(exclude)):]]
-        for index in hits:
+        for index in hits[top_k(scores[hits], k + len(exclude))]:
             face_id = str(data.face_ids[index])
             if face_id not in exclude:
                 best.append((float(scores[index]), face_id))

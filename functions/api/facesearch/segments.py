@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import ClientError
 
 from facesearch.store import SegmentRef
 
@@ -157,6 +156,3 @@ def orphans(
     """Objects no META entry names that are older than the grace period: safe to delete."""
     return [key for key, modified in objects if key not in referenced and now - modified > ORPHAN_GRACE]
 
-
-def is_missing(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404")
