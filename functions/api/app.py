@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from facesearch import handler, internal, runtime
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "FaceSearch")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = runtime.services()
     if internal.is_internal(event):  # a fan-out slice of a search, invoked by this same function
@@ -27,8 +27,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcome = handler.handle(
         request, context.aws_request_id, services, lambda: runtime.key_ring(services.settings)
     )
-    metrics.add_dimension(name="Operation", value=outcome.operation or "Unknown")
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1 if outcome.error_code else 0)
+    record_request(outcome.operation or "Unknown", failed=outcome.error_code is not None)
     response = outcome.response
     return {"statusCode": response.status_code, "headers": response.headers, "body": response.body}
+
+
+def record_request(operation: str, failed: bool) -> None:
+    """Requests and Errors per Operation, each flushed on its own: a per-request dimension on the shared
+    Metrics object would be overwritten by concurrent requests (threads of `make serve`)."""
+    for name, value in (("Requests", 1), ("Errors", int(failed))):
+        with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
+            metric.add_dimension(name="Operation", value=operation)
