@@ -26,9 +26,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import numpy as np  # noqa: E402
 from accuracy import shared_dir  # noqa: E402
-from facesearch import models  # noqa: E402
-from facesearch.detector import DEFAULT_SCORE_THRESHOLD, Detection, Detector  # noqa: E402
-from facesearch.imaging import decode_image  # noqa: E402
+from facesearch.vision import onnx as models  # noqa: E402
+from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, Detection, Detector  # noqa: E402
+from facesearch.vision.imaging import decode_image  # noqa: E402
 
 MIN_FACE = 40
 

@@ -31,7 +31,7 @@ What it does, all through boto3's "rekognition" client, one request at a time (c
    (seconds per call at 100k), which is moto's cost, not the service's; the bench measures it separately.
 4. Where the time of a search goes, measured in this process on the same inputs: JPEG decode +
    detect + align + embed (the int8 pipeline the service runs), the exact scan of 100k rows
-   (facesearch.search.scan over in-memory segments), the DynamoDB reads against moto (GetItem META +
+   (facesearch.index.search.scan over in-memory segments), the DynamoDB reads against moto (GetItem META +
    BatchGetItem of the candidates), and a DescribeCollection round trip (HTTP + SigV4 + handler + GetItem).
 
 Needs ../shared (or $FACESEARCH_SHARED); exits 0 with a message when it is missing. Never copies LFW.
@@ -436,9 +436,9 @@ class Padding:
 
 def pad_collection(endpoint: Endpoint, collection_id: str, n: int, workers: int = 4) -> Padding:
     """Add n synthetic faces to the collection directly in the backend, as IndexFaces would have."""
-    from facesearch import segments
-    from facesearch.config import FACE_MODEL_VERSION
-    from facesearch.store import collection_key, from_item, to_item
+    from facesearch.index import shards as segments
+    from facesearch.settings import FACE_MODEL_VERSION
+    from facesearch.storage.table import collection_key, from_item, to_item
 
     dynamodb, s3 = backend_client(endpoint, "dynamodb"), backend_client(endpoint, "s3")
     meta = from_item(dynamodb.get_item(TableName=endpoint.table, Key=collection_key(collection_id),
@@ -510,7 +510,7 @@ def transaction_cost(endpoint: Endpoint, collection_id: str, repeats: int = 3) -
     moto deep-copies the whole table once per action of a transaction (for its rollback), so this grows
     with the table; IndexFaces of one face is a two-action transaction (face Put + META update).
     """
-    from facesearch.store import collection_key
+    from facesearch.storage.table import collection_key
 
     dynamodb = backend_client(endpoint, "dynamodb")
     action = {"ConditionCheck": {"TableName": endpoint.table, "Key": collection_key(collection_id),
@@ -526,12 +526,12 @@ def transaction_cost(endpoint: Endpoint, collection_id: str, repeats: int = 3) -
 def breakdown(endpoint: Endpoint, client: Any, collection_id: str | None, images: Sequence[bytes],
               pad: int) -> list[list[Any]]:
     """Parts of a SearchFacesByImage, each timed in this process (p50 over the same probe photos)."""
-    from facesearch import search as search_module
-    from facesearch import segments
-    from facesearch.imaging import decode_image
-    from facesearch.pipeline import get_pipeline
-    from facesearch.similarity import to_cosine
-    from facesearch.store import Table
+    from facesearch.index import search as search_module
+    from facesearch.index import shards as segments
+    from facesearch.vision.imaging import decode_image
+    from facesearch.vision.pipeline import get_pipeline
+    from facesearch.vision.similarity import to_cosine
+    from facesearch.storage.table import Table
 
     rows: list[list[Any]] = []
     pipeline = get_pipeline("int8")
@@ -600,7 +600,7 @@ def model_digests() -> dict[str, str]:
     """sha256 prefixes of the int8 model files the server will load (they may be rebuilt meanwhile)."""
     import hashlib
 
-    from facesearch import models
+    from facesearch.vision import onnx as models
 
     try:
         files = models.model_files("int8")

@@ -38,13 +38,13 @@ sys.path.insert(0, str(REPO / "bench"))
 from PIL import Image  # noqa: E402
 
 from accuracy import shared_dir  # noqa: E402
-from facesearch import models  # noqa: E402
-from facesearch.aligner import align  # noqa: E402
-from facesearch.detector import Detector  # noqa: E402
-from facesearch.embedder import Embedder  # noqa: E402
-from facesearch.face_attributes import estimate_pose, measure_quality  # noqa: E402
-from facesearch.imaging import decode_image  # noqa: E402
-from facesearch.pipeline import FacePipeline  # noqa: E402
+from facesearch.vision import onnx as models  # noqa: E402
+from facesearch.vision.aligner import align  # noqa: E402
+from facesearch.vision.detector import Detector  # noqa: E402
+from facesearch.vision.embedder import Embedder  # noqa: E402
+from facesearch.vision.pose import estimate_pose, measure_quality  # noqa: E402
+from facesearch.vision.imaging import decode_image  # noqa: E402
+from facesearch.vision.pipeline import FacePipeline  # noqa: E402
 
 FR_PYTHON = REPO / ".cache" / "fr-venv" / "bin" / "python"
 

@@ -81,7 +81,7 @@ def configure_environment(key_id: str, secret: str) -> None:
 
 
 def provision() -> None:
-    from facesearch import runtime
+    from facesearch import services as runtime
     from local.provision import create_bucket, create_table
 
     services = runtime.services()

@@ -86,7 +86,7 @@ class _Raw:
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    from facesearch import runtime
+    from facesearch import services as runtime
 
     runtime.reset()
     yield dict(ENVIRONMENT)

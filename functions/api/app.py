@@ -10,7 +10,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from facesearch import handler, internal, runtime
+from facesearch import handler, internal
+from facesearch import services as runtime
 
 logger = Logger()
 tracer = Tracer()

@@ -212,7 +212,7 @@ def sface_samples(faces: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.nda
     sys.path.insert(0, str(REPO / "functions" / "api"))
     from PIL import Image
 
-    from facesearch.aligner import align
+    from facesearch.vision.aligner import align
 
     for crop, points in faces:
         aligned = align(Image.fromarray(crop), points)

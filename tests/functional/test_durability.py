@@ -21,7 +21,7 @@ def people(rekognition):
 
 
 def services():
-    from facesearch import runtime
+    from facesearch import services as runtime
 
     return runtime.services()
 
@@ -59,7 +59,7 @@ def test_eight_concurrent_index_faces_keep_every_face_exactly_once(people):
 def test_a_crash_between_the_segment_write_and_the_commit_leaves_nothing_visible(people, aws, environment,
                                                                                     monkeypatch):
     kept = index(people, ANNA)
-    from facesearch.store import Table
+    from facesearch.storage.table import Table
 
     def crash(self, *args, **kwargs):
         raise ConnectionError("the function died before DynamoDB answered")
@@ -73,7 +73,7 @@ def test_a_crash_between_the_segment_write_and_the_commit_leaves_nothing_visible
     ben = people.search_faces_by_image(CollectionId="people", Image={"Bytes": photo(BEN)})
     assert ben["FaceMatches"] == []
     assert len(objects(aws, environment)) == 2  # the committed segment and the orphan
-    from facesearch import compaction
+    from facesearch.index import compaction
 
     collection = services().table.get_collection("people")
     assert compaction.sweep(services(), collection) == 0  # too young: it may belong to a write in flight
@@ -84,8 +84,8 @@ def test_a_crash_between_the_segment_write_and_the_commit_leaves_nothing_visible
 
 
 def test_a_crash_in_the_middle_of_compaction_loses_nothing(people, aws, environment, monkeypatch):
-    from facesearch.segments import FAN_IN
-    from facesearch.store import Table
+    from facesearch.index.shards import FAN_IN
+    from facesearch.storage.table import Table
 
     def crash(self, *args, **kwargs):
         raise ConnectionError("the function died before the segment swap")
@@ -103,7 +103,7 @@ def test_a_crash_in_the_middle_of_compaction_loses_nothing(people, aws, environm
     collection = services().table.get_collection("people")
     assert sorted(ref.level for ref in collection.segments) == [0, 1]
     assert sum(ref.count for ref in collection.segments) == FAN_IN
-    from facesearch import compaction
+    from facesearch.index import compaction
 
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=16)
     compaction.sweep(services(), collection, now=later)

@@ -150,7 +150,7 @@ def test_s3_object_images_are_read_from_allowed_buckets(rekognition, collection,
 
 
 def test_an_image_with_a_hundred_faces_commits_them_all_in_two_transactions(rekognition, collection):
-    from facesearch import runtime
+    from facesearch import services as runtime
     from tests.conftest import face_grid
 
     response = rekognition.index_faces(CollectionId="people", Image={"Bytes": face_grid()}, MaxFaces=100,
@@ -164,7 +164,7 @@ def test_an_image_with_a_hundred_faces_commits_them_all_in_two_transactions(reko
 
 
 def test_big_collections_fan_the_scan_out_and_merge_the_same_answer(rekognition, collection, monkeypatch):
-    from facesearch import search
+    from facesearch.index import search
 
     for name in (ANNA, ANNA_SMILING, BEN, ANNA, BEN):
         index(rekognition, name)

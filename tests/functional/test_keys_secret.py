@@ -27,7 +27,7 @@ def deployed_keys(aws, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
-    from facesearch import runtime
+    from facesearch import services as runtime
 
     runtime.reset()
     yield

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facesearch.aligner import ARCFACE_TEMPLATE, CROP_SIZE, align, alignment_matrix, umeyama
+from facesearch.vision.aligner import ARCFACE_TEMPLATE, CROP_SIZE, align, alignment_matrix, umeyama
 
 
 def similarity(scale: float, angle_deg: float, tx: float, ty: float) -> np.ndarray:

@@ -9,7 +9,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from facesearch import auth
+from facesearch.wire import auth
 from facesearch.errors import (
     AccessDeniedException,
     IncompleteSignatureException,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facesearch import models
-from facesearch.detector import Detector, Letterbox, decode, letterbox, letterbox_scale, nms
-from facesearch.imaging import decode_image
+from facesearch.vision import onnx as models
+from facesearch.vision.detector import Detector, Letterbox, decode, letterbox, letterbox_scale, nms
+from facesearch.vision.imaging import decode_image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

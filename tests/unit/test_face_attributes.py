@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from facesearch.aligner import ARCFACE_TEMPLATE
-from facesearch.face_attributes import estimate_pose, measure_quality
+from facesearch.vision.aligner import ARCFACE_TEMPLATE
+from facesearch.vision.pose import estimate_pose, measure_quality
 
 FRONTAL = ARCFACE_TEMPLATE * 3  # a frontal face about 300 px wide
 

@@ -19,7 +19,7 @@ from facesearch.errors import (
     InvalidParameterException,
     InvalidS3ObjectException,
 )
-from facesearch.imaging import MAX_BYTES, MAX_S3_BYTES, decode_image, read_image_bytes
+from facesearch.vision.imaging import MAX_BYTES, MAX_S3_BYTES, decode_image, read_image_bytes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from facesearch import models
+from facesearch.vision import onnx as models
 
 
 def test_missing_models_name_the_make_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

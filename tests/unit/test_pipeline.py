@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facesearch import models
-from facesearch.detector import LANDMARK_TYPES
-from facesearch.imaging import DecodedImage, decode_image
-from facesearch.pipeline import FacePipeline, face_detail, get_pipeline
-from facesearch.similarity import to_similarity
+from facesearch.vision import onnx as models
+from facesearch.vision.detector import LANDMARK_TYPES
+from facesearch.vision.imaging import DecodedImage, decode_image
+from facesearch.vision.pipeline import FacePipeline, face_detail, get_pipeline
+from facesearch.vision.similarity import to_similarity
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -110,8 +110,8 @@ def test_several_faces_come_largest_first(pipeline: FacePipeline) -> None:
 
 
 def test_detection_confidence_is_monotonic_and_puts_the_threshold_at_90() -> None:
-    from facesearch.detector import DEFAULT_SCORE_THRESHOLD
-    from facesearch.pipeline import detection_confidence
+    from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD
+    from facesearch.vision.pipeline import detection_confidence
 
     scores = np.linspace(0, 1, 101)
     confidences = [detection_confidence(s) for s in scores]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from facesearch import protocol
+from facesearch.wire import protocol
 from facesearch.errors import ResourceNotFoundException, SerializationException, UnknownOperationException
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from facesearch.quality_filter import rejection_reasons
+from facesearch.vision.quality_filter import rejection_reasons
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import datetime
 
 import numpy as np
 
-from facesearch import segments
-from facesearch.search import Candidate, scan, slices
-from facesearch.store import SegmentRef
+from facesearch.index import shards as segments
+from facesearch.index.search import Candidate, scan, slices
+from facesearch.storage.table import SegmentRef
 
 
 def ref(i: int, count: int = 1, level: int = 0) -> SegmentRef:

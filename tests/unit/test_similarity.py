@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facesearch import similarity
-from facesearch.similarity import cosine_matrix, cosine_similarities, to_cosine, to_similarity, top_k
+from facesearch.vision import similarity
+from facesearch.vision.similarity import cosine_matrix, cosine_similarities, to_cosine, to_similarity, top_k
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

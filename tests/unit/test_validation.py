@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from facesearch.errors import ImageTooLargeException, InvalidParameterException
-from facesearch.protocol import service_model
-from facesearch.validation import validate
+from facesearch.wire.protocol import service_model
+from facesearch.wire.validation import validate
 
 
 def check(operation: str, params: dict) -> None:

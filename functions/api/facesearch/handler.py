@@ -14,7 +14,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from facesearch import auth, protocol, validation
+from facesearch.wire import auth
+from facesearch.wire import protocol
+from facesearch.wire import validation
 from facesearch.errors import InternalServerError, ServiceError, UnknownOperationException
 from facesearch.operations import OPERATIONS, Services, collection_of
 

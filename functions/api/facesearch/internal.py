@@ -18,6 +18,6 @@ def is_internal(event: dict[str, Any]) -> bool:
 
 
 def run(services: Services, event: dict[str, Any]) -> dict[str, Any]:
-    from facesearch import search
+    from facesearch.index import search
 
     return search.run_slice(services, event)

@@ -6,12 +6,12 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from facesearch.segments import SegmentStore
+from facesearch.index.shards import SegmentStore
 
 if TYPE_CHECKING:
     from facesearch.operations import Services
-    from facesearch.search import Invoker
-    from facesearch.store import Collection
+    from facesearch.index.search import Invoker
+    from facesearch.storage.table import Collection
 
 
 class Resources:
@@ -27,7 +27,7 @@ class Resources:
         """The detector + embedder, loaded on first use so collection calls never pay for it."""
         with self._lock:
             if self._pipeline is None:
-                from facesearch.pipeline import get_pipeline
+                from facesearch.vision.pipeline import get_pipeline
 
                 self._pipeline = get_pipeline()
             return self._pipeline
@@ -36,7 +36,8 @@ class Resources:
         """Lambda invocations of this function when deployed; threads in this process otherwise."""
         with self._lock:
             if self._invoker is None:
-                from facesearch import internal, search
+                from facesearch import internal
+                from facesearch.index import search
 
                 function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
                 if function_name and not os.environ.get("FACESEARCH_LOCAL"):

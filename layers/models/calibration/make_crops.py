@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path.insert(0, str(REPO / "functions" / "api"))
 
-from facesearch.detector import Detector  # noqa: E402
+from facesearch.vision.detector import Detector  # noqa: E402
 
 CROP = 160
 MARGIN = 1.6

@@ -6,11 +6,11 @@ from typing import Any
 
 import regex
 
-from facesearch.config import FACE_MODEL_VERSION
+from facesearch.settings import FACE_MODEL_VERSION
 from facesearch.errors import ResourceNotFoundException, ServiceQuotaExceededException
 from facesearch.operations.registry import Services, operation
-from facesearch.protocol import service_model
-from facesearch.store import check_token
+from facesearch.wire.protocol import service_model
+from facesearch.storage.table import check_token
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_TAGS = 50  # Rekognition's per-resource tag quota

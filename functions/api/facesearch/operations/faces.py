@@ -15,13 +15,16 @@ from typing import Any
 import numpy as np
 import regex
 
-from facesearch import compaction, quality_filter, search, segments
-from facesearch.config import FACE_MODEL_VERSION
+from facesearch.index import compaction
+from facesearch.vision import quality_filter
+from facesearch.index import search
+from facesearch.index import shards as segments
+from facesearch.settings import FACE_MODEL_VERSION
 from facesearch.errors import InvalidParameterException
 from facesearch.operations.images import analyze, face_detail
 from facesearch.operations.registry import Services, operation
-from facesearch.protocol import service_model
-from facesearch.store import TRANSACTION_LIMIT, Collection, SegmentRef, StaleRead, check_token
+from facesearch.wire.protocol import service_model
+from facesearch.storage.table import TRANSACTION_LIMIT, Collection, SegmentRef, StaleRead, check_token
 
 DEFAULT_MAX_RESULTS = 1000
 DEFAULT_SEARCH_MAX_FACES = 80

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from facesearch import imaging, quality_filter
+from facesearch.vision import imaging
+from facesearch.vision import quality_filter
 from facesearch.errors import InvalidParameterException
 from facesearch.operations.registry import Services, operation
-from facesearch.similarity import to_similarity
+from facesearch.vision.similarity import to_similarity
 
 DEFAULT_SIMILARITY_THRESHOLD = 80.0
 
@@ -25,7 +26,7 @@ def analyze(services: Services, image: dict[str, Any], with_embeddings: bool = T
 
 
 def face_detail(face: Any) -> dict[str, Any]:
-    from facesearch.pipeline import face_detail as render
+    from facesearch.vision.pipeline import face_detail as render
 
     return render(face)
 

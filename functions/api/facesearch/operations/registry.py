@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from facesearch.config import Settings
-from facesearch.store import Table
+from facesearch.settings import Settings
+from facesearch.storage.table import Table
 
 Operation = Callable[["Services", dict[str, Any]], Mapping[str, Any]]
 OPERATIONS: dict[str, Operation] = {}

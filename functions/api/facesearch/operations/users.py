@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import regex
 
-from facesearch import search
-from facesearch.config import FACE_MODEL_VERSION
+from facesearch.index import search
+from facesearch.settings import FACE_MODEL_VERSION
 from facesearch.errors import (
     ConflictException,
     InvalidParameterException,
@@ -24,9 +24,9 @@ from facesearch.errors import (
 from facesearch.operations.faces import embedding_of, largest_searchable_face
 from facesearch.operations.images import face_detail
 from facesearch.operations.registry import Services, operation
-from facesearch.protocol import service_model
-from facesearch.similarity import to_similarity
-from facesearch.store import Collection, StaleRead, UserConflict, check_token
+from facesearch.wire.protocol import service_model
+from facesearch.vision.similarity import to_similarity
+from facesearch.storage.table import Collection, StaleRead, UserConflict, check_token
 
 MAX_FACES_PER_USER = 100
 DEFAULT_ASSOCIATE_THRESHOLD = 75.0

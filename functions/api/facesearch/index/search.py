@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from facesearch.segments import SegmentStore
-from facesearch.similarity import cosine_similarities, to_cosine, to_similarity, top_k
-from facesearch.store import Collection, SegmentRef, Table
+from facesearch.index.shards import SegmentStore
+from facesearch.vision.similarity import cosine_similarities, to_cosine, to_similarity, top_k
+from facesearch.storage.table import Collection, SegmentRef, Table
 
 FANOUT_ROWS = int(os.environ.get("FACESEARCH_FANOUT_ROWS", "300000"))  # rows one invocation scans at most
 

@@ -8,12 +8,12 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-from facesearch.auth import AccessKey, KeyRing
-from facesearch.config import Settings
+from facesearch.wire.auth import AccessKey, KeyRing
+from facesearch.settings import Settings
 from facesearch.operations import Services
 from facesearch.resources import Resources
-from facesearch.segments import SegmentStore
-from facesearch.store import Table
+from facesearch.index.shards import SegmentStore
+from facesearch.storage.table import Table
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
 

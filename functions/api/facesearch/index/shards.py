@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from facesearch.store import SegmentRef
+from facesearch.storage.table import SegmentRef
 
 FAN_IN = 8
 MAX_SHARD_ROWS = 100_000

@@ -18,8 +18,8 @@ import numpy as np
 
 from aws_lambda_powertools import Logger
 
-from facesearch import segments
-from facesearch.store import Collection, SegmentRef
+from facesearch.index import shards as segments
+from facesearch.storage.table import Collection, SegmentRef
 
 
 logger = Logger(child=True)

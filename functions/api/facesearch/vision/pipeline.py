@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from facesearch import models
-from facesearch.aligner import align
-from facesearch.detector import DEFAULT_SCORE_THRESHOLD, LANDMARK_TYPES, Detection, Detector
-from facesearch.embedder import Embedder
-from facesearch.face_attributes import Pose, Quality, estimate_pose, measure_quality
-from facesearch.imaging import DecodedImage
+from facesearch.vision import onnx as models
+from facesearch.vision.aligner import align
+from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, LANDMARK_TYPES, Detection, Detector
+from facesearch.vision.embedder import Embedder
+from facesearch.vision.pose import Pose, Quality, estimate_pose, measure_quality
+from facesearch.vision.imaging import DecodedImage
 
 
 # YuNet scores of real faces bunch up in 0.87-0.95, while Rekognition reports ~99 for a clear face and

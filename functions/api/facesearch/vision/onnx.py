@@ -23,9 +23,9 @@ Variant = Literal["int8", "fp32", "int8-all"]
 ENV_MODEL_DIR = "FACESEARCH_MODEL_DIR"
 ENV_INTRA_OP_THREADS = "FACESEARCH_INTRA_OP_THREADS"
 LAYER_MODEL_DIR = Path("/opt/models")
-# <repo>/functions/api/facesearch/models.py -> <repo>/.cache/models (a dev checkout; unused on Lambda)
+# <repo>/functions/api/facesearch/vision/onnx.py -> <repo>/.cache/models (a dev checkout; unused on Lambda)
 _HERE = Path(__file__).resolve()
-LOCAL_MODEL_DIR = (_HERE.parents[3] if len(_HERE.parents) > 3 else _HERE.parent) / ".cache" / "models"
+LOCAL_MODEL_DIR = (_HERE.parents[4] if len(_HERE.parents) > 4 else _HERE.parent) / ".cache" / "models"
 MANIFEST_NAME = "MANIFEST.json"
 
 # Used when a manifest predates the "variants" key: the file names build.py writes.
