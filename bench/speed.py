@@ -42,7 +42,8 @@ from facesearch.vision import onnx as models  # noqa: E402
 from facesearch.vision.aligner import align  # noqa: E402
 from facesearch.vision.detector import Detector  # noqa: E402
 from facesearch.vision.embedder import Embedder  # noqa: E402
-from facesearch.vision.pose import estimate_pose, measure_quality  # noqa: E402
+from facesearch.vision.pose import estimate_pose  # noqa: E402
+from facesearch.vision.quality import measure_quality  # noqa: E402
 from facesearch.vision.imaging import decode_image  # noqa: E402
 from facesearch.vision.pipeline import FacePipeline  # noqa: E402
 

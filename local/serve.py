@@ -81,12 +81,13 @@ def configure_environment(key_id: str, secret: str) -> None:
 
 
 def provision() -> None:
-    from facesearch import services as runtime
+    from facesearch.services import dynamodb_client, s3_client
+    from facesearch.settings import Settings
     from local.provision import create_bucket, create_table
 
-    services = runtime.services()
-    create_table(services.table.client, services.settings.table_name)
-    create_bucket(services.s3, services.settings.bucket_name, services.settings.region)
+    settings = Settings.from_env()
+    create_table(dynamodb_client(settings), settings.table_name)
+    create_bucket(s3_client(settings), settings.bucket_name, settings.region)
 
 
 class LambdaHTTPHandler(BaseHTTPRequestHandler):

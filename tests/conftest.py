@@ -86,11 +86,11 @@ class _Raw:
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    from facesearch import services as runtime
+    from facesearch import services
 
-    runtime.reset()
+    services.reset()
     yield dict(ENVIRONMENT)
-    runtime.reset()
+    services.reset()
 
 
 @pytest.fixture

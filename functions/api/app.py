@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -10,32 +9,31 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from facesearch import handler, internal
-from facesearch import services as runtime
+from facesearch import handler, services
+from facesearch.index.fanout import is_slice_event
+from facesearch.wire.events import signed_request_from_event
 
 logger = Logger()
 tracer = Tracer()
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "FaceSearch")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    services = runtime.services()
-    if internal.is_internal(event):  # a fan-out slice of a search, invoked by this same function
-        return internal.run(services, event)
-    request = handler.signed_request_from_event(event)
-    outcome = handler.handle(
-        request, context.aws_request_id, services, lambda: runtime.key_ring(services.settings)
-    )
-    record_request(outcome.operation or "Unknown", failed=outcome.error_code is not None)
+    warm = services.services()
+    if is_slice_event(event):  # a fan-out slice of a search, invoked by this same function
+        return warm.index.run_slice(event)
+    outcome = handler.handle(signed_request_from_event(event), context.aws_request_id, warm,
+                             lambda: services.key_ring(warm.settings))
+    record_request(outcome.operation or "Unknown", failed=outcome.error_code is not None,
+                   namespace=warm.settings.metrics_namespace)
     response = outcome.response
     return {"statusCode": response.status_code, "headers": response.headers, "body": response.body}
 
 
-def record_request(operation: str, failed: bool) -> None:
+def record_request(operation: str, failed: bool, namespace: str) -> None:
     """Requests and Errors per Operation, each flushed on its own: a per-request dimension on the shared
     Metrics object would be overwritten by concurrent requests (threads of `make serve`)."""
     for name, value in (("Requests", 1), ("Errors", int(failed))):
-        with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
+        with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=namespace) as metric:
             metric.add_dimension(name="Operation", value=operation)

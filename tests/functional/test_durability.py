@@ -21,9 +21,13 @@ def people(rekognition):
 
 
 def services():
-    from facesearch import services as runtime
+    from facesearch import services as warm
 
-    return runtime.services()
+    return warm.services()
+
+
+def stored(collection_id: str):
+    return services().storage.collections.get(collection_id)
 
 
 def objects(aws, environment) -> list[str]:
@@ -52,19 +56,19 @@ def test_eight_concurrent_index_faces_keep_every_face_exactly_once(people):
         found = people.search_faces(CollectionId="people", FaceId=face_id, MaxFaces=10, FaceMatchThreshold=0)
         assert len(found["FaceMatches"]) == 7
         assert face_id not in [match["Face"]["FaceId"] for match in found["FaceMatches"]]
-    collection = services().table.get_collection("people")
+    collection = stored("people")
     assert sum(ref.count for ref in collection.segments) == 8  # compaction kept every row once
 
 
 def test_a_crash_between_the_segment_write_and_the_commit_leaves_nothing_visible(people, aws, environment,
                                                                                     monkeypatch):
     kept = index(people, ANNA)
-    from facesearch.storage.table import Table
+    from facesearch.storage import FaceRepo
 
     def crash(self, *args, **kwargs):
         raise ConnectionError("the function died before DynamoDB answered")
 
-    monkeypatch.setattr(Table, "commit_faces", crash)
+    monkeypatch.setattr(FaceRepo, "add", crash)
     with pytest.raises(people.exceptions.InternalServerError):
         people.index_faces(CollectionId="people", Image={"Bytes": photo(BEN)})
     monkeypatch.undo()
@@ -73,26 +77,25 @@ def test_a_crash_between_the_segment_write_and_the_commit_leaves_nothing_visible
     ben = people.search_faces_by_image(CollectionId="people", Image={"Bytes": photo(BEN)})
     assert ben["FaceMatches"] == []
     assert len(objects(aws, environment)) == 2  # the committed segment and the orphan
-    from facesearch.index import compaction
-
-    collection = services().table.get_collection("people")
-    assert compaction.sweep(services(), collection) == 0  # too young: it may belong to a write in flight
+    compactor = services().index.compactor
+    collection = stored("people")
+    assert compactor.sweep(collection) == 0  # too young: it may belong to a write in flight
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=16)
-    assert compaction.sweep(services(), collection, now=later) == 1
+    assert compactor.sweep(collection, now=later) == 1
     assert objects(aws, environment) == [ref.key for ref in collection.segments]
     assert people.search_faces_by_image(CollectionId="people", Image={"Bytes": photo(ANNA_SMILING)})["FaceMatches"]
 
 
 def test_a_crash_in_the_middle_of_compaction_loses_nothing(people, aws, environment, monkeypatch):
     from facesearch.index.shards import FAN_IN
-    from facesearch.storage.table import Table
+    from facesearch.storage import CollectionRepo
 
     def crash(self, *args, **kwargs):
         raise ConnectionError("the function died before the segment swap")
 
-    monkeypatch.setattr(Table, "replace_segments", crash)
+    monkeypatch.setattr(CollectionRepo, "replace_segments", crash)
     indexed = [index(people, PHOTOS[i % 3]) for i in range(FAN_IN)]  # the last write triggers compaction
-    collection = services().table.get_collection("people")
+    collection = stored("people")
     assert [ref.level for ref in collection.segments] == [0] * FAN_IN  # the swap never happened
     assert len(objects(aws, environment)) == FAN_IN + 1  # ...and the merged shard is an orphan
     assert sorted(all_face_ids(people)) == sorted(indexed)
@@ -100,13 +103,11 @@ def test_a_crash_in_the_middle_of_compaction_loses_nothing(people, aws, environm
     monkeypatch.undo()
     people.delete_faces(CollectionId="people", FaceIds=[indexed[0]])
     newest = index(people, BEN)  # the next write compacts for real, dropping the deleted face's row
-    collection = services().table.get_collection("people")
+    collection = stored("people")
     assert sorted(ref.level for ref in collection.segments) == [0, 1]
     assert sum(ref.count for ref in collection.segments) == FAN_IN
-    from facesearch.index import compaction
-
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=16)
-    compaction.sweep(services(), collection, now=later)
+    services().index.compactor.sweep(collection, now=later)
     assert sorted(objects(aws, environment)) == sorted(ref.key for ref in collection.segments)
     assert sorted(all_face_ids(people)) == sorted([*indexed[1:], newest])
     assert people.describe_collection(CollectionId="people")["FaceCount"] == FAN_IN

@@ -150,35 +150,36 @@ def test_s3_object_images_are_read_from_allowed_buckets(rekognition, collection,
 
 
 def test_an_image_with_a_hundred_faces_commits_them_all_in_two_transactions(rekognition, collection):
-    from facesearch import services as runtime
+    from facesearch import services
     from tests.conftest import face_grid
 
     response = rekognition.index_faces(CollectionId="people", Image={"Bytes": face_grid()}, MaxFaces=100,
                                        QualityFilter="NONE")
     assert len(response["FaceRecords"]) == 100  # Rekognition's cap: the 100 largest faces
     assert rekognition.describe_collection(CollectionId="people")["FaceCount"] == 100
-    segments = runtime.services().table.get_collection("people").segments
+    segments = services.services().storage.collections.get("people").segments
     assert sorted(ref.count for ref in segments) == [1, 99]
     listed = rekognition.get_paginator("list_faces").paginate(CollectionId="people")
     assert len({face["FaceId"] for page in listed for face in page["Faces"]}) == 100
 
 
 def test_big_collections_fan_the_scan_out_and_merge_the_same_answer(rekognition, collection, monkeypatch):
-    from facesearch.index import search
+    from facesearch import services
 
     for name in (ANNA, ANNA_SMILING, BEN, ANNA, BEN):
         index(rekognition, name)
     probe = {"CollectionId": "people", "Image": {"Bytes": photo(ANNA_SMILING)}, "FaceMatchThreshold": 0}
     local = rekognition.search_faces_by_image(**probe)["FaceMatches"]
     slices_run = []
-    original = search.run_slice
+    embedding_index = services.services().index
+    original = embedding_index.run_slice
 
-    def counting(services, event):
+    def counting(event):
         slices_run.append(len(event["keys"]))
-        return original(services, event)
+        return original(event)
 
-    monkeypatch.setattr(search, "FANOUT_ROWS", 2)
-    monkeypatch.setattr(search, "run_slice", counting)
+    monkeypatch.setattr(embedding_index, "fanout_rows", 2)
+    monkeypatch.setattr(embedding_index, "run_slice", counting)
     fanned = rekognition.search_faces_by_image(**probe)["FaceMatches"]
     assert len(slices_run) == 3  # five one-face segments, at most two rows a slice
     assert [(m["Face"]["FaceId"], round(m["Similarity"], 4)) for m in fanned] == [

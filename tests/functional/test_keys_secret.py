@@ -27,9 +27,9 @@ def deployed_keys(aws, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
-    from facesearch import services as runtime
+    from facesearch import services
 
-    runtime.reset()
+    services.reset()
     yield
     parameters.clear_caches()
 

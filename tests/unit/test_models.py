@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from facesearch.settings import Settings
 from facesearch.vision import onnx as models
 
 
 def test_missing_models_name_the_make_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(models.ENV_MODEL_DIR, str(tmp_path))
+    monkeypatch.setenv("FACESEARCH_MODEL_DIR", str(tmp_path))
     with pytest.raises(models.ModelsNotFoundError, match="make models"):
         models.model_files("int8")
 
 
 def test_env_dir_wins_and_manifest_picks_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(models.ENV_MODEL_DIR, str(tmp_path))
+    monkeypatch.setenv("FACESEARCH_MODEL_DIR", str(tmp_path))
     (tmp_path / "yunet_fp32.onnx").write_bytes(b"x")
     (tmp_path / "sface_int8.onnx").write_bytes(b"x")
     manifest = {"variants": {"int8": {"detector": "yunet_fp32.onnx", "embedder": "sface_int8.onnx"}}}
@@ -33,8 +34,18 @@ def test_unknown_variant_is_rejected() -> None:
 
 
 def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(models.ENV_INTRA_OP_THREADS, "3")
+    monkeypatch.setenv("FACESEARCH_INTRA_OP_THREADS", "3")
     assert models.intra_op_threads() == 3
     assert models.session_options().intra_op_num_threads == 3
-    monkeypatch.delenv(models.ENV_INTRA_OP_THREADS)
+    monkeypatch.delenv("FACESEARCH_INTRA_OP_THREADS")
     assert models.intra_op_threads() >= 1
+
+
+def test_settings_are_read_from_the_environment_once() -> None:
+    settings = Settings.from_env({"TABLE_NAME": "t", "INPUT_BUCKETS": " a, b ,", "FACESEARCH_AWS_ENDPOINT": "http://x",
+                                  "FACESEARCH_DYNAMODB_ENDPOINT": "http://d", "FACESEARCH_FANOUT_ROWS": "10"})
+    assert settings.table_name == "t" and settings.input_buckets == frozenset({"a", "b"})
+    assert settings.s3_endpoint == "http://x" and settings.dynamodb_endpoint == "http://d"
+    assert settings.fanout_rows == 10
+    assert settings.readable_buckets == frozenset({"a", "b", settings.bucket_name})
+    assert Settings.from_env({"INPUT_BUCKETS": "*"}).readable_buckets is None

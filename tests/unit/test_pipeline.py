@@ -12,7 +12,8 @@ from PIL import Image
 from facesearch.vision import onnx as models
 from facesearch.vision.detector import LANDMARK_TYPES
 from facesearch.vision.imaging import DecodedImage, decode_image
-from facesearch.vision.pipeline import FacePipeline, face_detail, get_pipeline
+from facesearch.operations.render import face_detail
+from facesearch.vision.pipeline import FacePipeline, get_pipeline
 from facesearch.vision.similarity import to_similarity
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"

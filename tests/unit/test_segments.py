@@ -7,8 +7,12 @@ import datetime
 import numpy as np
 
 from facesearch.index import shards as segments
-from facesearch.index.search import Candidate, scan, slices
-from facesearch.storage.table import SegmentRef
+from facesearch.index.compaction import ORPHAN_GRACE, orphans
+from facesearch.index.fanout import slices
+from facesearch.index.scan import Candidate, ExactScan
+from facesearch.storage.records import SegmentRef
+
+scan = ExactScan().scan
 
 
 def ref(i: int, count: int = 1, level: int = 0) -> SegmentRef:
@@ -53,9 +57,9 @@ def test_merge_drops_rows_of_deleted_faces():
 
 def test_orphans_are_unreferenced_objects_past_the_grace_period():
     now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    old = now - segments.ORPHAN_GRACE - datetime.timedelta(seconds=1)
+    old = now - ORPHAN_GRACE - datetime.timedelta(seconds=1)
     listed = [("live", old), ("orphan", old), ("young", now)]
-    assert segments.orphans(listed, {"live"}, now) == ["orphan"]
+    assert orphans(listed, {"live"}, now) == ["orphan"]
 
 
 class MemoryStore:

@@ -7,18 +7,16 @@ InternalServerError can be read, and tested, without Lambda or powertools.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from facesearch.wire import auth
-from facesearch.wire import protocol
-from facesearch.wire import validation
 from facesearch.errors import InternalServerError, ServiceError, UnknownOperationException
-from facesearch.operations import OPERATIONS, Services, collection_of
+from facesearch.operations import OPERATIONS, collection_of
+from facesearch.services import Services
+from facesearch.wire import auth, protocol, validation
 
 logger = Logger(child=True)
 
@@ -65,19 +63,3 @@ def handle(
         logger.exception("request failed", extra={"operation": operation_name})
         error = InternalServerError("Internal server error")
         return Outcome(protocol.error_response(error, request_id), operation_name, error.code)
-
-
-def signed_request_from_event(event: dict[str, Any]) -> auth.SignedRequest:
-    """The HTTP request inside an API Gateway HTTP API / Function URL event (payload 2.0)."""
-    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    body = event.get("body") or ""
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
-    http = (event.get("requestContext") or {}).get("http") or {}
-    return auth.SignedRequest(
-        method=http.get("method", "POST").upper(),
-        host=headers.get("host", (event.get("requestContext") or {}).get("domainName", "")),
-        path=event.get("rawPath") or http.get("path") or "/",
-        query=event.get("rawQueryString") or "",
-        headers=headers,
-        body=raw,
-    )

@@ -1,44 +1,77 @@
-"""Builds, once per warm function, the services every request shares (clients, keys, caches)."""
+"""What every request is handed: the settings and the edges (storage, the index, S3, the face pipeline).
+
+Built once per warm function from one Settings; tests build their own (moto clients, a fake invoker).
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 
-from facesearch.wire.auth import AccessKey, KeyRing
+from facesearch.index import EmbeddingIndex
+from facesearch.index.fanout import Invoker, LambdaInvoker, ThreadInvoker
+from facesearch.index.shards import ShardCache
 from facesearch.settings import Settings
-from facesearch.operations import Services
-from facesearch.resources import Resources
-from facesearch.index.shards import SegmentStore
-from facesearch.storage.table import Table
+from facesearch.storage import Storage
+from facesearch.vision import FACE_MODEL_VERSION
+from facesearch.vision.pipeline import FacePipeline, LazyPipeline
+from facesearch.wire.auth import AccessKey, KeyRing
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
 
 
-def _client(name: str, settings: Settings):  # type: ignore[no-untyped-def]
-    """A client for S3/DynamoDB; FACESEARCH_<NAME>_ENDPOINT points it elsewhere (the local moto server)."""
-    endpoint = os.environ.get(f"FACESEARCH_{name.upper()}_ENDPOINT") or os.environ.get("FACESEARCH_AWS_ENDPOINT")
-    return boto3.session.Session().client(
-        name, region_name=settings.region, endpoint_url=endpoint or None, config=_CLIENT_CONFIG
-    )
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    storage: Storage
+    index: EmbeddingIndex
+    s3: S3Client  # reads Image.S3Object
+    pipeline: Callable[[], FacePipeline]
 
 
-def build_services(settings: Settings) -> Services:
-    s3 = _client("s3", settings)
-    cache_mb = int(os.environ.get("FACESEARCH_CACHE_MB", "1024"))
-    return Services(
-        settings=settings,
-        table=Table(_client("dynamodb", settings), settings.table_name),
-        s3=s3,
-        resources=Resources(SegmentStore(s3, settings.bucket_name, cache_bytes=cache_mb << 20)),
-    )
+def s3_client(settings: Settings) -> S3Client:
+    return boto3.session.Session().client("s3", region_name=settings.region, endpoint_url=settings.s3_endpoint,
+                                          config=_CLIENT_CONFIG)
+
+
+def dynamodb_client(settings: Settings) -> DynamoDBClient:
+    return boto3.session.Session().client("dynamodb", region_name=settings.region,
+                                          endpoint_url=settings.dynamodb_endpoint, config=_CLIENT_CONFIG)
+
+
+def build_services(settings: Settings, invoker: Invoker | None = None) -> Services:
+    s3 = s3_client(settings)
+    storage = Storage.connect(dynamodb_client(settings), s3, settings.table_name, settings.bucket_name)
+    cache_ = ShardCache(storage.segments, cache_bytes=settings.cache_mb << 20)
+    chosen: list[Invoker] = [invoker] if invoker is not None else []
+
+    def get_invoker() -> Invoker:
+        """Lambda invocations of this function when deployed; threads in this process otherwise."""
+        if not chosen:
+            if settings.function_name and not settings.local:
+                chosen.append(LambdaInvoker(boto3.client("lambda", region_name=settings.region),
+                                            settings.function_name))
+            else:
+                chosen.append(ThreadInvoker(index.run_slice))
+        return chosen[0]
+
+    index = EmbeddingIndex(storage, cache_, FACE_MODEL_VERSION, settings.fanout_rows, get_invoker)
+    pipeline = LazyPipeline(settings.model_dir, settings.intra_op_threads)
+    return Services(settings=settings, storage=storage, index=index, s3=s3, pipeline=pipeline)
 
 
 @cache
 def services() -> Services:
+    """The warm function's services, from the environment's settings."""
     return build_services(Settings.from_env())
 
 

@@ -1,28 +1,49 @@
-"""The deployment's settings, read once from the environment into a frozen dataclass."""
+"""The deployment's settings: read from the environment in this one place, then passed down."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-FACE_MODEL_VERSION = "7.0"  # what FaceModelVersion reports: the YuNet 2023mar + SFace 2021dec pipeline
+# <repo>/functions/api/facesearch/settings.py -> <repo>/.cache/models (a dev checkout; unused on Lambda)
+_HERE = Path(__file__).resolve()
+LOCAL_MODEL_DIR = (_HERE.parents[3] if len(_HERE.parents) > 3 else _HERE.parent) / ".cache" / "models"
+LAYER_MODEL_DIR = Path("/opt/models")
+
+
+def _model_dir(env: Mapping[str, str]) -> Path:
+    """$FACESEARCH_MODEL_DIR, else the Lambda layer's /opt/models, else the repo's .cache/models."""
+    if env.get("FACESEARCH_MODEL_DIR"):
+        return Path(env["FACESEARCH_MODEL_DIR"])
+    return LAYER_MODEL_DIR if LAYER_MODEL_DIR.is_dir() else LOCAL_MODEL_DIR
 
 
 @dataclass(frozen=True)
 class Settings:
-    table_name: str
-    bucket_name: str
-    region: str
-    account_id: str
-    input_buckets: frozenset[str]  # buckets Image.S3Object may name (the service's own bucket excluded)
-    keys_secret_arn: str | None
-    local_access_key_id: str | None
-    local_secret_access_key: str | None
+    table_name: str = "facesearch"
+    bucket_name: str = "facesearch"
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    input_buckets: frozenset[str] = frozenset()  # buckets Image.S3Object may name; "*" = any (local mode)
+    keys_secret_arn: str | None = None
+    local_access_key_id: str | None = None
+    local_secret_access_key: str | None = None
+    s3_endpoint: str | None = None  # another S3 / DynamoDB (the local moto server); None = AWS
+    dynamodb_endpoint: str | None = None
+    function_name: str | None = None  # set on Lambda: fan-out invokes this function
+    local: bool = False  # FACESEARCH_LOCAL: fan out to threads even where a function name is set
+    fanout_rows: int = 300_000  # rows one invocation scans at most
+    cache_mb: int = 1024  # decoded shards kept in a warm function
+    model_dir: Path = LOCAL_MODEL_DIR
+    intra_op_threads: int = 1  # onnxruntime threads per operator
+    metrics_namespace: str = "FaceSearch"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         buckets = frozenset(b.strip() for b in env.get("INPUT_BUCKETS", "").split(",") if b.strip())
+        endpoint = env.get("FACESEARCH_AWS_ENDPOINT") or None
         return cls(
             table_name=env.get("TABLE_NAME", "facesearch"),
             bucket_name=env.get("BUCKET_NAME", "facesearch"),
@@ -32,4 +53,20 @@ class Settings:
             keys_secret_arn=env.get("KEYS_SECRET_ARN") or None,
             local_access_key_id=env.get("FACESEARCH_ACCESS_KEY_ID") or None,
             local_secret_access_key=env.get("FACESEARCH_SECRET_ACCESS_KEY") or None,
+            s3_endpoint=env.get("FACESEARCH_S3_ENDPOINT") or endpoint,
+            dynamodb_endpoint=env.get("FACESEARCH_DYNAMODB_ENDPOINT") or endpoint,
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
+            local=bool(env.get("FACESEARCH_LOCAL")),
+            fanout_rows=int(env.get("FACESEARCH_FANOUT_ROWS", "300000")),
+            cache_mb=int(env.get("FACESEARCH_CACHE_MB", "1024")),
+            model_dir=_model_dir(env),
+            intra_op_threads=max(1, int(env.get("FACESEARCH_INTRA_OP_THREADS") or os.cpu_count() or 1)),
+            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "FaceSearch"),
         )
+
+    @property
+    def readable_buckets(self) -> frozenset[str] | None:
+        """Buckets Image.S3Object may name, None meaning any; the service's own bucket is one of them."""
+        if "*" in self.input_buckets:
+            return None
+        return self.input_buckets | {self.bucket_name}

@@ -1,36 +1,30 @@
-"""Immutable embedding segments in S3: one object per write, merged into shards by compaction.
+"""Shards: the in-memory and on-S3 form of a collection's embeddings, and the tiering that bounds them.
 
-An object is an uncompressed `.npz` of `face_ids` (fixed-width text) and `embeddings` (float32
-rows, unit length), never overwritten: its key names its content for ever, so a warm function
-can cache it by key with no invalidation. Which objects make up a collection is the META item's
-`Segments` map in DynamoDB; an object it does not name is invisible (an orphan of a crashed
-write or of a lost compaction race) and is removed by the sweep once older than a grace period.
+An object is an uncompressed `.npz` of `face_ids` (fixed-width text) and `embeddings` (float32 rows, unit
+length), never overwritten: its key names its content for ever, so a warm function caches decoded shards by
+key with no invalidation (`ShardCache`).
 
-Compaction is tiered, like an LSM tree: a write adds a level-0 segment; when FAN_IN objects share
-a level, they merge into one object of the next level (dropping rows of deleted faces), unless
-that would pass MAX_SHARD_ROWS. A search thus reads at most about FAN_IN objects per level plus
-the full shards, however many IndexFaces calls built the collection.
+Tiering is like an LSM tree: a write adds a level-0 segment; when FAN_IN objects share a level they merge
+into one object of the next level (dropping the rows of deleted faces), unless that would pass
+MAX_SHARD_ROWS. A search thus reads at most about FAN_IN objects per level plus the full shards, however
+many IndexFaces calls built the collection.
 """
 
 from __future__ import annotations
 
-import datetime
 import io
 import threading
-import time
-import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from facesearch.storage.table import SegmentRef
+from facesearch.storage.records import SegmentRef
+from facesearch.storage.segments import SegmentObjects
 
 FAN_IN = 8
 MAX_SHARD_ROWS = 100_000
-ORPHAN_GRACE = datetime.timedelta(minutes=15)  # longer than any request that may still read an object
 EMBEDDING_DIM = 128
 
 
@@ -43,18 +37,8 @@ class SegmentData:
     def nbytes(self) -> int:
         return int(self.face_ids.nbytes + self.embeddings.nbytes)
 
-
-def collection_prefix(uid: str) -> str:
-    return f"collections/{uid}/"
-
-
-def new_segment_id() -> str:
-    """Time-ordered and unique: later writes sort after earlier ones."""
-    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
-
-
-def segment_key(uid: str, segment_id: str, level: int) -> str:
-    return f"{collection_prefix(uid)}L{level}/{segment_id}.npz"
+    def __len__(self) -> int:
+        return len(self.face_ids)
 
 
 def encode(data: SegmentData) -> bytes:
@@ -73,19 +57,53 @@ def make_segment(face_ids: Sequence[str], embeddings: np.ndarray) -> SegmentData
     return SegmentData(np.asarray(face_ids, dtype="<U36"), matrix)
 
 
-class SegmentStore:
-    """Reads and writes segment objects in the service's bucket, with an LRU cache of decoded ones."""
+def plan_merge(segments: Sequence[SegmentRef]) -> list[SegmentRef] | None:
+    """The lowest level holding FAN_IN objects whose merge stays within a shard, oldest first."""
+    by_level: dict[int, list[SegmentRef]] = {}
+    for ref in segments:
+        by_level.setdefault(ref.level, []).append(ref)
+    for level in sorted(by_level):
+        group = sorted(by_level[level], key=lambda ref: ref.segment_id)[:FAN_IN]
+        if len(group) >= FAN_IN and sum(ref.count for ref in group) <= MAX_SHARD_ROWS:
+            return group
+    return None
 
-    def __init__(self, s3: Any, bucket: str, cache_bytes: int = 1 << 30) -> None:
-        self.s3 = s3
-        self.bucket = bucket
+
+def merge(parts: Sequence[SegmentData], live: Callable[[np.ndarray], np.ndarray]) -> SegmentData:
+    """One segment of the rows of `parts` whose faces still exist (`live` -> boolean mask)."""
+    if not parts:
+        return SegmentData(np.empty(0, "<U36"), np.empty((0, EMBEDDING_DIM), np.float32))
+    face_ids = np.concatenate([part.face_ids for part in parts])
+    embeddings = np.concatenate([part.embeddings for part in parts])
+    keep = live(face_ids) if len(face_ids) else np.zeros(0, dtype=bool)
+    return SegmentData(face_ids[keep], embeddings[keep])
+
+
+def level_for(rows: int, fan_in: int = FAN_IN) -> int:
+    """The level tiered compaction would have put an object of `rows` rows on (fan_in**level >= rows)."""
+    level = 0
+    while fan_in**level < rows:
+        level += 1
+    return level
+
+
+def bulk_layout(rows: int, max_rows: int = MAX_SHARD_ROWS) -> list[int]:
+    """Row counts of the objects a bulk load of `rows` faces writes: full shards, then the rest."""
+    return [min(max_rows, rows - start) for start in range(0, rows, max_rows)]
+
+
+class ShardCache:
+    """Decoded shards by key, least recently used first out, over the segment objects in S3."""
+
+    def __init__(self, objects: SegmentObjects, cache_bytes: int = 1 << 30) -> None:
+        self.objects = objects
         self.cache_bytes = cache_bytes
         self._cache: OrderedDict[str, SegmentData] = OrderedDict()
         self._cached = 0
         self._lock = threading.Lock()
 
     def put(self, key: str, data: SegmentData) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=encode(data), ContentType="application/octet-stream")
+        self.objects.put(key, encode(data))
         self._remember(key, data)
 
     def get(self, key: str) -> SegmentData:
@@ -94,7 +112,7 @@ class SegmentStore:
             if data is not None:
                 self._cache.move_to_end(key)
                 return data
-        data = decode(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        data = decode(self.objects.get(key))
         self._remember(key, data)
         return data
 
@@ -111,48 +129,3 @@ class SegmentStore:
             while self._cached > self.cache_bytes and len(self._cache) > 1:
                 _, evicted = self._cache.popitem(last=False)
                 self._cached -= evicted.nbytes
-
-    def list_objects(self, uid: str) -> list[tuple[str, datetime.datetime]]:
-        found = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=collection_prefix(uid)
-        ):
-            found.extend((obj["Key"], obj["LastModified"]) for obj in page.get("Contents", []))
-        return found
-
-    def delete(self, keys: Iterable[str]) -> int:
-        keys = list(keys)
-        for start in range(0, len(keys), 1000):
-            chunk = [{"Key": key} for key in keys[start : start + 1000]]
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
-        return len(keys)
-
-
-def plan_merge(segments: Sequence[SegmentRef]) -> list[SegmentRef] | None:
-    """The lowest level holding FAN_IN objects whose merge stays within a shard, oldest first."""
-    by_level: dict[int, list[SegmentRef]] = {}
-    for ref in segments:
-        by_level.setdefault(ref.level, []).append(ref)
-    for level in sorted(by_level):
-        group = sorted(by_level[level], key=lambda ref: ref.segment_id)[:FAN_IN]
-        if len(group) >= FAN_IN and sum(ref.count for ref in group) <= MAX_SHARD_ROWS:
-            return group
-    return None
-
-
-def merge(parts: Sequence[SegmentData], live: Callable[[np.ndarray], np.ndarray]) -> SegmentData:
-    """One segment of the rows of `parts` whose faces still exist (`live` -> boolean mask)."""
-    face_ids = np.concatenate([part.face_ids for part in parts]) if parts else np.empty(0, "<U36")
-    embeddings = (
-        np.concatenate([part.embeddings for part in parts]) if parts else np.empty((0, EMBEDDING_DIM), np.float32)
-    )
-    keep = live(face_ids) if len(face_ids) else np.zeros(0, dtype=bool)
-    return SegmentData(face_ids[keep], embeddings[keep])
-
-
-def orphans(
-    objects: Iterable[tuple[str, datetime.datetime]], referenced: set[str], now: datetime.datetime
-) -> list[str]:
-    """Objects no META entry names that are older than the grace period: safe to delete."""
-    return [key for key, modified in objects if key not in referenced and now - modified > ORPHAN_GRACE]
-

@@ -6,11 +6,13 @@ from typing import Any
 
 import regex
 
-from facesearch.settings import FACE_MODEL_VERSION
 from facesearch.errors import ResourceNotFoundException, ServiceQuotaExceededException
-from facesearch.operations.registry import Services, operation
+from facesearch.operations.registry import Request, operation
+from facesearch.services import Services
+from facesearch.storage import Collection
+from facesearch.vision import FACE_MODEL_VERSION
+from facesearch.wire.pagination import check_token
 from facesearch.wire.protocol import service_model
-from facesearch.storage.table import check_token
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_TAGS = 50  # Rekognition's per-resource tag quota
@@ -24,20 +26,20 @@ def collection_arn(services: Services, collection_id: str) -> str:
 
 
 @operation("CreateCollection")
-def create_collection(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+def create_collection(services: Services, request: Request) -> dict[str, Any]:
     tags = request.get("Tags") or {}
     if len(tags) > MAX_TAGS:
         raise ServiceQuotaExceededException(f"A collection can have at most {MAX_TAGS} tags.")
     collection_id = request["CollectionId"]
-    created = services.table.create_collection(
+    created = services.storage.collections.create(
         collection_id, collection_arn(services, collection_id), FACE_MODEL_VERSION, tags
     )
     return {"StatusCode": 200, "CollectionArn": created.arn, "FaceModelVersion": created.face_model_version}
 
 
 @operation("DescribeCollection")
-def describe_collection(services: Services, request: dict[str, Any]) -> dict[str, Any]:
-    collection = services.table.get_collection(request["CollectionId"])
+def describe_collection(services: Services, request: Request) -> dict[str, Any]:
+    collection = services.storage.collections.get(request["CollectionId"])
     return {
         "FaceCount": collection.face_count,
         "UserCount": collection.user_count,
@@ -48,53 +50,53 @@ def describe_collection(services: Services, request: dict[str, Any]) -> dict[str
 
 
 @operation("ListCollections")
-def list_collections(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+def list_collections(services: Services, request: Request) -> dict[str, Any]:
     limit = request.get("MaxResults") or DEFAULT_PAGE_SIZE
-    start = check_token(request.get("NextToken"), _COLLECTION_ID)
-    page = services.table.list_collections(limit, start)
+    page = services.storage.collections.page(limit, check_token(request.get("NextToken"), _COLLECTION_ID))
     result: dict[str, Any] = {
-        "CollectionIds": [item["CollectionId"] for item in page.items],
-        "FaceModelVersions": [item["FaceModelVersion"] for item in page.items],
+        "CollectionIds": [collection_id for collection_id, _ in page.items],
+        "FaceModelVersions": [version for _, version in page.items],
     }
-    if page.next_token:
-        result["NextToken"] = page.next_token
+    if page.next_key:
+        result["NextToken"] = page.next_key
     return result
 
 
 @operation("DeleteCollection")
-def delete_collection(services: Services, request: dict[str, Any]) -> dict[str, Any]:
-    collection = services.table.delete_collection(request["CollectionId"])
-    services.resources.forget_collection(services, collection)
+def delete_collection(services: Services, request: Request) -> dict[str, Any]:
+    collection = services.storage.collections.delete(request["CollectionId"])
+    services.index.drop(collection)
+    services.storage.forget(collection)
     return {"StatusCode": 200}
 
 
-def _collection_for_arn(services: Services, arn: str):  # type: ignore[no-untyped-def]
+def _collection_for_arn(services: Services, arn: str) -> Collection:
     collection_id = arn.rsplit(":collection/", 1)[1] if ":collection/" in arn else None
-    collection = services.table.find_collection(collection_id) if collection_id else None
+    collection = services.storage.collections.find(collection_id) if collection_id else None
     if collection is None or arn.removeprefix("arn:") != collection.arn:
         raise ResourceNotFoundException(f"The resource {arn} does not exist.")
     return collection
 
 
 @operation("TagResource")
-def tag_resource(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+def tag_resource(services: Services, request: Request) -> dict[str, Any]:
     collection = _collection_for_arn(services, request["ResourceArn"])
     if len(set(collection.tags) | set(request["Tags"])) > MAX_TAGS:
         raise ServiceQuotaExceededException(f"A collection can have at most {MAX_TAGS} tags.")
     if request["Tags"]:
-        services.table.set_tags(collection.collection_id, request["Tags"])
+        services.storage.collections.set_tags(collection.collection_id, request["Tags"])
     return {}
 
 
 @operation("UntagResource")
-def untag_resource(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+def untag_resource(services: Services, request: Request) -> dict[str, Any]:
     collection = _collection_for_arn(services, request["ResourceArn"])
     present = [key for key in request["TagKeys"] if key in collection.tags]
     if present:
-        services.table.remove_tags(collection.collection_id, present)
+        services.storage.collections.remove_tags(collection.collection_id, present)
     return {}
 
 
 @operation("ListTagsForResource")
-def list_tags_for_resource(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+def list_tags_for_resource(services: Services, request: Request) -> dict[str, Any]:
     return {"Tags": dict(_collection_for_arn(services, request["ResourceArn"]).tags)}

@@ -1,13 +1,15 @@
-"""DetectFaces and CompareFaces: the stateless operations, plus how every operation reads an image."""
+"""DetectFaces and CompareFaces, plus how every operation reads an image and picks the face it acts on."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from facesearch.vision import imaging
-from facesearch.vision import quality_filter
 from facesearch.errors import InvalidParameterException
-from facesearch.operations.registry import Services, operation
+from facesearch.operations import render
+from facesearch.operations.registry import Request, operation
+from facesearch.services import Services
+from facesearch.vision import imaging, quality_filter
+from facesearch.vision.pipeline import AnalyzedFace
 from facesearch.vision.similarity import to_similarity
 
 DEFAULT_SIMILARITY_THRESHOLD = 80.0
@@ -15,40 +17,37 @@ DEFAULT_SIMILARITY_THRESHOLD = 80.0
 
 def load_image(services: Services, image: dict[str, Any]) -> imaging.DecodedImage:
     """Image.Bytes or Image.S3Object (from the buckets this deployment may read), decoded upright."""
-    allowed = services.settings.input_buckets
-    buckets = None if "*" in allowed else allowed | {services.settings.bucket_name}
-    return imaging.decode_image(imaging.read_image_bytes(image, services.s3, buckets))
+    return imaging.decode_image(imaging.read_image_bytes(image, services.s3, services.settings.readable_buckets))
 
 
-def analyze(services: Services, image: dict[str, Any], with_embeddings: bool = True) -> tuple[Any, list[Any]]:
+def analyze(services: Services, image: dict[str, Any], with_embeddings: bool = True
+            ) -> tuple[imaging.DecodedImage, list[AnalyzedFace]]:
     decoded = load_image(services, image)
-    return decoded, services.resources.pipeline().analyze(decoded, with_embeddings=with_embeddings)
+    return decoded, services.pipeline().analyze(decoded, with_embeddings=with_embeddings)
 
 
-def face_detail(face: Any) -> dict[str, Any]:
-    from facesearch.vision.pipeline import face_detail as render
-
-    return render(face)
-
-
-def compared_face(face: Any) -> dict[str, Any]:
-    """CompareFaces' ComparedFace: the FaceDetail members that shape has."""
-    detail = face_detail(face)
-    return {key: detail[key] for key in ("BoundingBox", "Confidence", "Landmarks", "Pose", "Quality") if key in detail}
-
-
-def passes(face: Any, image: Any, level: str) -> bool:
+def passes(face: AnalyzedFace, image: imaging.DecodedImage, level: str) -> bool:
     return not quality_filter.rejection_reasons(face, image.width, image.height, level)
 
 
+def largest_searchable_face(services: Services, request: Request
+                            ) -> tuple[imaging.DecodedImage, AnalyzedFace, list[AnalyzedFace]]:
+    """The image's largest face that passes QualityFilter (default NONE), or InvalidParameterException."""
+    image, faces = analyze(services, request["Image"])
+    passing = [face for face in faces if passes(face, image, request.get("QualityFilter", "NONE"))]
+    if not passing:
+        raise InvalidParameterException("There are no faces in the image. Should be at least 1.")
+    return image, passing[0], faces
+
+
 @operation("DetectFaces")
-def detect_faces(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+def detect_faces(services: Services, request: Request) -> dict[str, Any]:
     _, faces = analyze(services, request["Image"], with_embeddings=False)
-    return {"FaceDetails": [face_detail(face) for face in faces]}
+    return {"FaceDetails": [render.face_detail(face) for face in faces]}
 
 
 @operation("CompareFaces")
-def compare_faces(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+def compare_faces(services: Services, request: Request) -> dict[str, Any]:
     threshold = request.get("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
     level = request.get("QualityFilter", "NONE")
     source_image, source_faces = analyze(services, request["SourceImage"])
@@ -61,14 +60,10 @@ def compare_faces(services: Services, request: dict[str, Any]) -> dict[str, Any]
     for face in target_faces:
         if not passes(face, target_image, level):
             continue
-        similarity = float(to_similarity(float(source.embedding @ face.embedding)))
+        similarity = float(to_similarity(float(source.vector @ face.vector)))
         if similarity >= threshold:
-            matches.append({"Similarity": similarity, "Face": compared_face(face)})
+            matches.append({"Similarity": similarity, "Face": render.compared_face(face)})
         else:
-            unmatched.append(compared_face(face))
+            unmatched.append(render.compared_face(face))
     matches.sort(key=lambda match: -match["Similarity"])
-    return {
-        "SourceImageFace": {"BoundingBox": source.bounding_box.to_dict(), "Confidence": float(source.confidence)},
-        "FaceMatches": matches,
-        "UnmatchedFaces": unmatched,
-    }
+    return {"SourceImageFace": render.source_face(source), "FaceMatches": matches, "UnmatchedFaces": unmatched}

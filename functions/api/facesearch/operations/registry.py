@@ -1,26 +1,19 @@
-"""The operation table and the services each operation is handed (injected, so tests use moto)."""
+"""The operation table: each Rekognition operation the service implements, by its model name.
+
+An operation is `fn(services, request) -> result`: `request` is the validated input (blobs already bytes),
+`result` a dict shaped as the operation's output in botocore's model.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from facesearch.settings import Settings
-from facesearch.storage.table import Table
+from facesearch.services import Services
 
-Operation = Callable[["Services", dict[str, Any]], Mapping[str, Any]]
+Request = dict[str, Any]
+Operation = Callable[[Services, Request], Mapping[str, Any]]
 OPERATIONS: dict[str, Operation] = {}
-
-
-@dataclass(frozen=True)
-class Services:
-    """The edges an operation may touch: settings, the table, S3, the face pipeline, the invoker."""
-
-    settings: Settings
-    table: Table
-    s3: Any
-    resources: Any = None  # facesearch.resources.Resources: lazily built pipeline, segment cache, invoker
 
 
 def operation(name: str) -> Callable[[Operation], Operation]:

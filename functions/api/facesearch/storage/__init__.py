@@ -1,0 +1,49 @@
+"""Persistence: the DynamoDB table (collections, faces, users: the source of truth) and the S3 segment objects.
+
+The key schema lives in `keys`, the item shapes in the repositories, and callers only ever see the frozen
+records of `records`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from facesearch.storage.collections import CollectionRepo
+from facesearch.storage.faces import FaceRepo
+from facesearch.storage.keys import collection_partitions
+from facesearch.storage.records import Collection, FaceRecord, Page, SegmentRef, UserRecord
+from facesearch.storage.retry import StaleRead, retry_on_stale
+from facesearch.storage.segments import SegmentObjects
+from facesearch.storage.table import Table
+from facesearch.storage.users import UserConflict, UserRepo
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
+
+
+@dataclass(frozen=True)
+class Storage:
+    collections: CollectionRepo
+    faces: FaceRepo
+    users: UserRepo
+    segments: SegmentObjects
+
+    @classmethod
+    def connect(cls, dynamodb: DynamoDBClient, s3: S3Client, table_name: str, bucket: str) -> Storage:
+        table = Table(dynamodb, table_name)
+        collections = CollectionRepo(table)
+        return cls(collections, FaceRepo(table, collections), UserRepo(table, collections),
+                   SegmentObjects(s3, bucket))
+
+    def forget(self, collection: Collection) -> None:
+        """Remove the face and user items a deleted collection left behind (its objects are the index's)."""
+        for partition in collection_partitions(collection.uid):
+            self.collections.table.delete_partition(partition)
+
+
+__all__ = [
+    "Collection", "CollectionRepo", "FaceRecord", "FaceRepo", "Page", "SegmentObjects", "SegmentRef", "StaleRead",
+    "Storage", "UserConflict", "UserRecord", "UserRepo", "retry_on_stale",
+]

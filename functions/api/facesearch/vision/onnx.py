@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import onnxruntime as ort
 
+from facesearch.settings import Settings
+
 # "int8" is what the service runs; "fp32" (and "int8-all", int8 YuNet too) exist in local builds only
 Variant = Literal["int8", "fp32", "int8-all"]
 
-ENV_MODEL_DIR = "FACESEARCH_MODEL_DIR"
-ENV_INTRA_OP_THREADS = "FACESEARCH_INTRA_OP_THREADS"
-LAYER_MODEL_DIR = Path("/opt/models")
-# <repo>/functions/api/facesearch/vision/onnx.py -> <repo>/.cache/models (a dev checkout; unused on Lambda)
-_HERE = Path(__file__).resolve()
-LOCAL_MODEL_DIR = (_HERE.parents[4] if len(_HERE.parents) > 4 else _HERE.parent) / ".cache" / "models"
 MANIFEST_NAME = "MANIFEST.json"
 
 # Used when a manifest predates the "variants" key: the file names build.py writes.
@@ -47,13 +42,8 @@ class ModelFiles:
 
 
 def model_dir() -> Path:
-    """$FACESEARCH_MODEL_DIR, else the Lambda layer's /opt/models, else the repo's .cache/models."""
-    env = os.environ.get(ENV_MODEL_DIR)
-    if env:
-        return Path(env)
-    if LAYER_MODEL_DIR.is_dir():
-        return LAYER_MODEL_DIR
-    return LOCAL_MODEL_DIR
+    """Where the models are: the settings' model_dir ($FACESEARCH_MODEL_DIR, /opt/models, .cache/models)."""
+    return Settings.from_env().model_dir
 
 
 def model_files(variant: Variant = "int8", directory: Path | None = None) -> ModelFiles:
@@ -72,17 +62,14 @@ def model_files(variant: Variant = "int8", directory: Path | None = None) -> Mod
     if missing:
         raise ModelsNotFoundError(
             f"face models ({variant}) not found: {', '.join(missing)}. Run `make models` "
-            f"(layers/models/build.py --out .cache/models) or set {ENV_MODEL_DIR}."
+            "(layers/models/build.py --out .cache/models) or set FACESEARCH_MODEL_DIR."
         )
     return files
 
 
 def intra_op_threads() -> int:
-    """Threads per operator: $FACESEARCH_INTRA_OP_THREADS, default every CPU the process sees."""
-    env = os.environ.get(ENV_INTRA_OP_THREADS)
-    if env:
-        return max(1, int(env))
-    return os.cpu_count() or 1
+    """Threads per operator: the settings' intra_op_threads ($FACESEARCH_INTRA_OP_THREADS, else every CPU)."""
+    return Settings.from_env().intra_op_threads
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
@@ -107,11 +94,13 @@ def create_session(path: str, threads: int) -> ort.InferenceSession:
     )
 
 
-def detector_session(variant: Variant = "int8", threads: int | None = None) -> ort.InferenceSession:
+def detector_session(variant: Variant = "int8", threads: int | None = None, directory: Path | None = None
+                     ) -> ort.InferenceSession:
     """The cached YuNet session of `variant`."""
-    return create_session(str(model_files(variant).detector), threads or intra_op_threads())
+    return create_session(str(model_files(variant, directory).detector), threads or intra_op_threads())
 
 
-def embedder_session(variant: Variant = "int8", threads: int | None = None) -> ort.InferenceSession:
+def embedder_session(variant: Variant = "int8", threads: int | None = None, directory: Path | None = None
+                     ) -> ort.InferenceSession:
     """The cached SFace session of `variant`."""
-    return create_session(str(model_files(variant).embedder), threads or intra_op_threads())
+    return create_session(str(model_files(variant, directory).embedder), threads or intra_op_threads())

@@ -1,21 +1,26 @@
-"""Detect -> align -> (embed) for one decoded image, and Rekognition's FaceDetail rendering of a face."""
+"""Detect -> align -> (embed) for one decoded image: every face, largest first, described in pixels and ratios.
+
+Rendering these faces as Rekognition's FaceDetail is not vision's job: operations/render.py does it.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from facesearch.vision import onnx as models
+from facesearch.geometry import BoundingBox
+from facesearch.vision import onnx
 from facesearch.vision.aligner import align
 from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, LANDMARK_TYPES, Detection, Detector
 from facesearch.vision.embedder import Embedder
-from facesearch.vision.pose import Pose, Quality, estimate_pose, measure_quality
 from facesearch.vision.imaging import DecodedImage
-
+from facesearch.vision.pose import Pose, estimate_pose
+from facesearch.vision.quality import Quality, measure_quality
 
 # YuNet scores of real faces bunch up in 0.87-0.95, while Rekognition reports ~99 for a clear face and
 # users filter on Confidence >= 90. So the score maps piecewise-linearly: the detection threshold -> 90,
@@ -30,19 +35,6 @@ def detection_confidence(score: float) -> float:
 
 
 @dataclass(frozen=True)
-class BoundingBox:
-    """Rekognition's ratios of the image size; may fall slightly outside [0, 1] like Rekognition's."""
-
-    width: float
-    height: float
-    left: float
-    top: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"Width": self.width, "Height": self.height, "Left": self.left, "Top": self.top}
-
-
-@dataclass(frozen=True)
 class AnalyzedFace:
     detection: Detection
     bounding_box: BoundingBox
@@ -52,9 +44,20 @@ class AnalyzedFace:
     quality: Quality
     embedding: np.ndarray | None  # (128,) float32 unit vector
 
+    @property
+    def landmark_types(self) -> tuple[str, ...]:
+        return LANDMARK_TYPES
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The embedding; only faces analyzed with embeddings have one."""
+        if self.embedding is None:
+            raise ValueError("this face was analyzed without embeddings")
+        return self.embedding
+
 
 class FacePipeline:
-    """Finds every face (at most 100, largest first) and describes each as Rekognition would."""
+    """Finds every face (at most 100, largest first) and measures each one."""
 
     def __init__(self, detector: Detector, embedder: Embedder) -> None:
         self.detector = detector
@@ -90,23 +93,24 @@ class FacePipeline:
         return faces
 
 
-def face_detail(face: AnalyzedFace) -> dict[str, Any]:
-    """Rekognition's FaceDetail for Attributes=DEFAULT."""
-    return {
-        "BoundingBox": face.bounding_box.to_dict(),
-        "Landmarks": [
-            {"Type": kind, "X": float(x), "Y": float(y)}
-            for kind, (x, y) in zip(LANDMARK_TYPES, face.landmarks, strict=True)
-        ],
-        "Pose": face.pose.to_dict(),
-        "Quality": face.quality.to_dict(),
-        "Confidence": float(face.confidence),
-    }
-
-
-@functools.lru_cache(maxsize=2)
-def get_pipeline(variant: models.Variant = "int8") -> FacePipeline:
+@functools.lru_cache(maxsize=4)
+def get_pipeline(variant: onnx.Variant = "int8", directory: Path | None = None,
+                 threads: int | None = None) -> FacePipeline:
     """The process-wide pipeline of `variant` (sessions are created on first use, then reused)."""
-    return FacePipeline(
-        Detector(models.detector_session(variant)), Embedder(models.embedder_session(variant))
-    )
+    return FacePipeline(Detector(onnx.detector_session(variant, threads, directory)),
+                        Embedder(onnx.embedder_session(variant, threads, directory)))
+
+
+class LazyPipeline:
+    """The pipeline a warm function loads on first use, so collection calls never pay for the models."""
+
+    def __init__(self, directory: Path, threads: int, variant: onnx.Variant = "int8") -> None:
+        self._lock = threading.Lock()
+        self._args = (variant, directory, threads)
+        self._pipeline: FacePipeline | None = None
+
+    def __call__(self) -> FacePipeline:
+        with self._lock:
+            if self._pipeline is None:
+                self._pipeline = get_pipeline(*self._args)
+            return self._pipeline

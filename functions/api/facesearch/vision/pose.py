@@ -1,4 +1,4 @@
-"""Rekognition's Pose and Quality for a face, estimated from its 5 landmarks and its aligned crop.
+"""Rekognition's Pose for a face, estimated from its 5 landmarks.
 
 Pose (degrees, clamped to [-180, 180]) is an approximation from 2D points, not a fitted 3D head model:
 - Roll: angle of the line from eyeLeft to eyeRight against the horizontal (positive = the face turns
@@ -13,13 +13,6 @@ Pose (degrees, clamped to [-180, 180]) is an approximation from 2D points, not a
   nose moves up towards the eyes).
 On frontal studio photos this gives |yaw|, |pitch|, |roll| of a few degrees; at strong rotation it
 is only as good as the landmarks of a half-profile face, which is fine for filter-style thresholds.
-
-Quality (0-100, higher is better) is measured on the 112x112 aligned crop, so the face only:
-- Brightness: mean luma (BT.601) of the crop's central face region, 0-255 mapped linearly to 0-100.
-- Sharpness: variance of the 4-neighbour Laplacian of that luma, mapped by 100 * (1 - exp(-var / K)).
-  K = SHARPNESS_SCALE = 240, measured on crops of 20 London studio photos: sharp originals have a median
-  variance of ~600 (-> ~92), the same photos Gaussian-blurred by 1 px at 400 px scale ~110 (-> ~36), by
-  2 px ~23 (-> ~9); LFW's soft 250 px photos ~130 (-> ~42).
 """
 
 from __future__ import annotations
@@ -33,7 +26,6 @@ NOSE_DEPTH_RATIO = 0.5  # nose tip depth in front of the eyes, in inter-eye dist
 # nose tip between eye line (0) and mouth line (1) on a frontal face: 0.548 +- 0.028 measured by YuNet on
 # 40 London neutral frontal photos
 NOSE_RATIO_FRONTAL = 0.55
-SHARPNESS_SCALE = 240.0
 
 
 @dataclass(frozen=True)
@@ -41,18 +33,6 @@ class Pose:
     roll: float
     yaw: float
     pitch: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"Roll": self.roll, "Yaw": self.yaw, "Pitch": self.pitch}
-
-
-@dataclass(frozen=True)
-class Quality:
-    brightness: float
-    sharpness: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"Brightness": self.brightness, "Sharpness": self.sharpness}
 
 
 def _clamp_angle(value: float) -> float:
@@ -86,22 +66,3 @@ def estimate_pose(landmarks: np.ndarray) -> Pose:
         shift = NOSE_RATIO_FRONTAL * eye_to_mouth - float(nose_up[1])
         pitch = math.degrees(math.atan2(shift, depth))
     return Pose(roll=_clamp_angle(roll), yaw=_clamp_angle(yaw), pitch=_clamp_angle(pitch))
-
-
-def _luma(crop: np.ndarray) -> np.ndarray:
-    rgb = np.asarray(crop, dtype=np.float64)
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-
-
-def measure_quality(crop: np.ndarray) -> Quality:
-    """Brightness and Sharpness (0-100) of an aligned RGB face crop (HxWx3 uint8)."""
-    luma = _luma(crop)
-    height, width = luma.shape
-    # the template puts the face in the middle; the corners are background or hair
-    inner = luma[height // 6 : height - height // 12, width // 6 : width - width // 6]
-    brightness = 100.0 * float(inner.mean()) / 255.0
-    laplacian = (
-        inner[1:-1, :-2] + inner[1:-1, 2:] + inner[:-2, 1:-1] + inner[2:, 1:-1] - 4.0 * inner[1:-1, 1:-1]
-    )
-    sharpness = 100.0 * (1.0 - math.exp(-float(laplacian.var()) / SHARPNESS_SCALE))
-    return Quality(brightness=round(brightness, 6), sharpness=round(sharpness, 6))

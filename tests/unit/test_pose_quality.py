@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageFilter
 
 from facesearch.vision.aligner import ARCFACE_TEMPLATE
-from facesearch.vision.pose import estimate_pose, measure_quality
+from facesearch.vision.pose import estimate_pose
+from facesearch.vision.quality import measure_quality
 
 FRONTAL = ARCFACE_TEMPLATE * 3  # a frontal face about 300 px wide
 

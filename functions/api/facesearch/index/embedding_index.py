@@ -1,0 +1,157 @@
+"""The embedding index: the one seam operations use to add, find and drop faces' vectors.
+
+- `add` writes a new immutable segment to S3, then commits it with its face items and the count in one
+  DynamoDB transaction (99 faces a transaction), then compacts: a face is visible exactly when its item is.
+- `search` scans the collection's shards (here, or fanned out across invocations when the collection is
+  big), then reads the candidates' face items: a face deleted since its shard was written has no item and is
+  never returned. It over-fetches and widens until MaxFaces is filled.
+- `bulk_load` writes many faces without one IndexFaces each (benchmarks, imports, tests).
+- `drop` removes a deleted collection's objects.
+
+Every write and query checks the collection's FaceModelVersion against the pipeline's: vectors of two
+models are never mixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from facesearch.errors import InvalidParameterException
+from facesearch.index import fanout, shards
+from facesearch.index.compaction import Compactor
+from facesearch.index.scan import Candidate, ExactScan, Scanner, merge_candidates
+from facesearch.index.shards import ShardCache
+from facesearch.storage import Storage
+from facesearch.storage.faces import FACES_PER_TRANSACTION
+from facesearch.storage.records import Collection, FaceRecord, SegmentRef
+from facesearch.storage.segments import new_segment_id, segment_key
+
+OVER_FETCH = 8  # extra candidates per search, for faces deleted since their shard was written
+
+
+@dataclass(frozen=True)
+class Match:
+    face: FaceRecord
+    cosine: float
+
+
+class ModelVersionMismatch(InvalidParameterException):
+    """A collection's vectors come from another face model than the one this deployment runs."""
+
+
+class EmbeddingIndex:
+    def __init__(self, storage: Storage, cache: ShardCache, model_version: str, fanout_rows: int,
+                 invoker: Callable[[], fanout.Invoker], scanner: Scanner | None = None) -> None:
+        self.storage = storage
+        self.cache = cache
+        self.model_version = model_version
+        self.fanout_rows = fanout_rows
+        self._invoker = invoker
+        self.scanner: Scanner = scanner or ExactScan()
+        self.compactor = Compactor(storage.collections, storage.faces, cache, storage.segments)
+
+    def check_model(self, collection: Collection) -> None:
+        if collection.face_model_version != self.model_version:
+            raise ModelVersionMismatch(
+                f"Collection {collection.collection_id} holds faces of FaceModelVersion "
+                f"{collection.face_model_version}; this deployment indexes and searches with {self.model_version}."
+            )
+
+    # --- writes ------------------------------------------------------------------------------------------
+
+    def add(self, collection: Collection, faces: Sequence[FaceRecord]) -> list[FaceRecord]:
+        """Make `faces` (with embeddings) durable and searchable; returns them as stored."""
+        self.check_model(collection)
+        added: list[SegmentRef] = []
+        stored: list[FaceRecord] = []
+        for start in range(0, len(faces), FACES_PER_TRANSACTION):
+            chunk, ref = self._write_segment(collection, faces[start : start + FACES_PER_TRANSACTION], level=0)
+            self.storage.faces.add(collection, ref, chunk)
+            added.append(ref)
+            stored.extend(chunk)
+        if added:
+            self.compactor.after_write(dataclasses.replace(collection, segments=collection.segments + tuple(added)))
+        return stored
+
+    def _write_segment(self, collection: Collection, faces: Sequence[FaceRecord], level: int
+                       ) -> tuple[list[FaceRecord], SegmentRef]:
+        segment_id = new_segment_id()
+        ref = SegmentRef(segment_id, segment_key(collection.uid, segment_id, level), len(faces), level)
+        now = time.time()
+        chunk = [dataclasses.replace(face, segment_id=segment_id, indexed_at=face.indexed_at or now)
+                 for face in faces]
+        vectors = np.stack([face.vector for face in chunk]) if chunk else np.empty((0, shards.EMBEDDING_DIM))
+        self.cache.put(ref.key, shards.make_segment([face.face_id for face in chunk], vectors))
+        return chunk, ref
+
+    def bulk_load(self, collection: Collection, faces: Sequence[FaceRecord],
+                  progress: Callable[[int], None] | None = None) -> int:
+        """Load many faces at once: shards of up to MAX_SHARD_ROWS, batched item writes, one META update.
+
+        Not atomic as a whole: meant for an empty collection being set up (benchmarks, tests, imports). The
+        shards are written first (orphans if cut short), the items next, the META update last, so a load cut
+        short leaves faces that are listed but neither counted nor searchable; delete the collection and
+        load again. Returns the number of BatchWriteItem calls.
+        """
+        self.check_model(collection)
+        refs: list[SegmentRef] = []
+        stored: list[FaceRecord] = []
+        start = 0
+        for rows in shards.bulk_layout(len(faces)):
+            chunk, ref = self._write_segment(collection, faces[start : start + rows], shards.level_for(rows))
+            refs.append(ref)
+            stored.extend(chunk)
+            start += rows
+        calls = 0
+        for batch_start in range(0, len(stored), 2500):
+            calls += self.storage.faces.load(collection, stored[batch_start : batch_start + 2500])
+            if progress is not None:
+                progress(min(batch_start + 2500, len(stored)))
+        for ref_start in range(0, len(refs), 50):
+            part = refs[ref_start : ref_start + 50]
+            self.storage.collections.add_segments(collection, part, sum(ref.count for ref in part))
+        return calls
+
+    def drop(self, collection: Collection) -> int:
+        """Delete a deleted collection's segment objects; returns how many."""
+        return self.storage.segments.delete(key for key, _ in self.storage.segments.list(collection.uid))
+
+    # --- reads -------------------------------------------------------------------------------------------
+
+    def candidates(self, collection: Collection, query: np.ndarray, k: int, min_cosine: float,
+                   exclude: frozenset[str] = frozenset()) -> list[Candidate]:
+        """The k best rows at or above min_cosine: scanned here when small, else across invocations."""
+        groups = fanout.slices(collection.segments, self.fanout_rows)
+        if len(groups) <= 1:
+            keys = [ref.key for ref in collection.segments]
+            return self.scanner.scan(self.cache, keys, query, k, min_cosine, exclude)
+        requests = [fanout.SliceRequest(tuple(ref.key for ref in group), query, k, min_cosine, exclude)
+                    for group in groups]
+        answers = self._invoker().run_all([request.to_event() for request in requests])
+        return merge_candidates([fanout.candidates_from_json(answer) for answer in answers], k)
+
+    def search(self, collection: Collection, query: np.ndarray, max_faces: int, min_cosine: float,
+               exclude: frozenset[str] = frozenset()) -> list[Match]:
+        """Up to max_faces live faces at or above min_cosine, best first."""
+        self.check_model(collection)
+        want = max_faces + OVER_FETCH
+        while True:
+            found = self.candidates(collection, query, want, min_cosine, exclude)
+            faces = self.storage.faces.get_many(collection, [c.face_id for c in found])
+            matches = [Match(faces[c.face_id], c.cosine) for c in found if c.face_id in faces]
+            if len(matches) >= max_faces or len(found) < want:
+                return matches[:max_faces]
+            want *= 4
+
+    def run_slice(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """One slice of a fanned-out search (the invoked side)."""
+        request = fanout.SliceRequest.from_event(event)
+        found = self.scanner.scan(self.cache, request.keys, request.query, request.k, request.min_cosine,
+                                  request.exclude)
+        return fanout.candidates_to_json(found)

@@ -1,0 +1,50 @@
+"""The DynamoDB key schema, and the only module that spells a partition or sort key.
+
+One table with string keys `pk` / `sk`:
+
+    pk=COLLECTIONS      sk=<CollectionId>   listing entry (CollectionId, FaceModelVersion)
+    pk=C#<CollectionId> sk=META             Uid, Arn, CreatedAt, FaceModelVersion, FaceCount, UserCount,
+                                            Tags, SegmentRefs {segment id: {Key, Count, Level}}
+    pk=F#<Uid>          sk=<FaceId>         one face: ImageId, ExternalImageId, BoundingBox, Confidence,
+                                            UserId, Embedding (float32 bytes), Segment, IndexedAt
+    pk=U#<Uid>          sk=<UserId>         one user: CreatedAt, ClientRequestToken, FaceIds
+
+Faces and users hang off the collection's `Uid`, fresh for each CreateCollection, so a collection deleted
+and created again never sees the old one's leftovers, even if a delete was cut short.
+"""
+
+from __future__ import annotations
+
+LISTING_PK = "COLLECTIONS"
+META_SK = "META"
+
+Key = dict[str, str]
+
+
+def collection_key(collection_id: str) -> Key:
+    return {"pk": f"C#{collection_id}", "sk": META_SK}
+
+
+def listing_key(collection_id: str) -> Key:
+    return {"pk": LISTING_PK, "sk": collection_id}
+
+
+def faces_partition(uid: str) -> str:
+    return f"F#{uid}"
+
+
+def face_key(uid: str, face_id: str) -> Key:
+    return {"pk": faces_partition(uid), "sk": face_id}
+
+
+def users_partition(uid: str) -> str:
+    return f"U#{uid}"
+
+
+def user_key(uid: str, user_id: str) -> Key:
+    return {"pk": users_partition(uid), "sk": user_id}
+
+
+def collection_partitions(uid: str) -> tuple[str, ...]:
+    """Every partition that belongs to a collection's Uid (what DeleteCollection removes)."""
+    return faces_partition(uid), users_partition(uid)
