@@ -46,8 +46,16 @@ ENVIRONMENT = {
 }
 
 
+class ContractViolation(AssertionError):
+    """A response that does not match botocore's output shape for its operation."""
+
+
+CHECKED_OPERATIONS: set[str] = set()  # every operation whose successful responses were checked
+
+
 class HandlerTransport:
-    """A botocore before-send handler that delivers each request to the Lambda handler in-process."""
+    """A botocore before-send handler that delivers each request to the Lambda handler in-process, and checks
+    every successful response against the operation's output shape in botocore's model."""
 
     def __init__(self) -> None:
         import app
@@ -65,10 +73,25 @@ class HandlerTransport:
             body = body.encode("utf-8")
         event = function_url_event(request.method, url.path or "/", url.query, headers, body)
         result = self.app.lambda_handler(event, LambdaContext.fresh())
+        if result["statusCode"] == 200:
+            check_contract(headers, result["body"])
         self.last_response = AWSResponse(
             request.url, result["statusCode"], result["headers"], _Raw(result["body"].encode("utf-8"))
         )
         return self.last_response
+
+
+def check_contract(headers: dict[str, str], body: str) -> None:
+    import json
+
+    from tests.contract import response_violations
+
+    target = {name.lower(): value for name, value in headers.items()}.get("x-amz-target", "")
+    operation = target.rpartition(".")[2]
+    problems = response_violations(operation, json.loads(body))
+    if problems:
+        raise ContractViolation(f"{operation} response breaks botocore's output shape: " + "; ".join(problems))
+    CHECKED_OPERATIONS.add(operation)
 
 
 class _Raw:

@@ -1,0 +1,32 @@
+"""The response-shape check used by the functional tests: what it accepts and what it refuses."""
+
+from __future__ import annotations
+
+from tests.contract import response_violations
+
+
+def test_a_well_formed_response_has_no_violations():
+    assert response_violations("DescribeCollection", {"FaceCount": 1, "FaceModelVersion": "7.0",
+                                                       "CollectionARN": "arn:x", "CreationTimestamp": 1.5}) == []
+
+
+def test_unknown_members_wrong_types_and_bad_enums_are_reported():
+    problems = response_violations("DetectFaces", {"FaceDetails": [
+        {"BoundingBox": {"Width": "0.5"}, "Confidense": 99.0,
+         "Landmarks": [{"Type": "leftEye", "X": 0.1, "Y": 0.2}]}]})
+    assert any("Width: str where the model has a float" in p for p in problems)
+    assert any("Confidense: not a member" in p for p in problems)
+    assert any("'leftEye' is not one of LandmarkType's values" in p for p in problems)
+
+
+def test_booleans_are_not_numbers_and_map_values_are_typed():
+    assert response_violations("CreateCollection", {"StatusCode": True}) == [
+        "CreateCollectionResponse.StatusCode: bool where the model has a integer"]
+    assert response_violations("ListTagsForResource", {"Tags": {"a": 1}}) == [
+        "ListTagsForResourceResponse.Tags[a]: int where the model has a string"]
+
+
+def test_required_members_must_be_there():
+    # no output shape of the 21 implemented operations has required members; a liveness one does
+    assert response_violations("GetFaceLivenessSessionResults", {"SessionId": "s"}) == [
+        "GetFaceLivenessSessionResultsResponse.Status: required member missing"]
