@@ -145,3 +145,35 @@ def test_no_deleted_face_is_returned_by_a_search_that_starts_after_delete_faces_
             if started > when:
                 assert face_id not in seen
     assert set(all_face_ids(people)) == set(indexed[4:])
+
+
+def test_an_index_faces_that_compacts_reads_the_collection_item_once(people):
+    from facesearch.index.shards import FAN_IN
+
+    for i in range(FAN_IN - 1):
+        index(people, PHOTOS[i % 3])
+    meta_reads: list[str] = []
+
+    def count(params, **_):
+        if params["Key"]["pk"]["S"].startswith("C#"):
+            meta_reads.append(params["Key"]["pk"]["S"])
+
+    client = services().storage.collections.table.client
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", count)
+    try:
+        index(people, BEN)  # fills level 0: this request compacts
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", count)
+    assert [ref.level for ref in stored("people").segments] == [1]  # it did compact
+    assert meta_reads == ["C#people"]
+
+
+def test_vectors_of_another_face_model_are_never_mixed_into_a_collection(people, monkeypatch):
+    index(people, ANNA)
+    monkeypatch.setattr(services().index, "model_version", "8.0")
+    for call in (lambda: people.index_faces(CollectionId="people", Image={"Bytes": photo(BEN)}),
+                 lambda: people.search_faces_by_image(CollectionId="people", Image={"Bytes": photo(ANNA)})):
+        with pytest.raises(people.exceptions.InvalidParameterException, match="FaceModelVersion 7.0"):
+            call()
+    monkeypatch.undo()
+    assert len(all_face_ids(people)) == 1

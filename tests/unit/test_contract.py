@@ -30,3 +30,19 @@ def test_required_members_must_be_there():
     # no output shape of the 21 implemented operations has required members; a liveness one does
     assert response_violations("GetFaceLivenessSessionResults", {"SessionId": "s"}) == [
         "GetFaceLivenessSessionResultsResponse.Status: required member missing"]
+
+
+def test_every_error_the_service_can_raise_is_a_rekognition_or_protocol_error_shape():
+    import facesearch.operations  # noqa: F401 - import every module that might define an error class
+    from facesearch import errors
+    from facesearch.wire.protocol import service_model
+
+    protocol = {"UnknownOperationException", "SerializationException", "MissingAuthenticationTokenException",
+                "IncompleteSignatureException", "UnrecognizedClientException", "InvalidSignatureException"}
+    modelled = {shape.name for shape in service_model().error_shapes}
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(sub for child in cls.__subclasses__() for sub in subclasses(child))]
+
+    codes = {cls.__name__ for cls in subclasses(errors.ServiceError)} - {"ServiceError"}
+    assert codes <= modelled | protocol, codes - modelled - protocol

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from facesearch.index.embedding_index import EmbeddingIndex, Match, ModelVersionMismatch
+from facesearch.index.embedding_index import EmbeddingIndex, Match
 
-__all__ = ["EmbeddingIndex", "Match", "ModelVersionMismatch"]
+__all__ = ["EmbeddingIndex", "Match"]

@@ -41,10 +41,6 @@ class Match:
     cosine: float
 
 
-class ModelVersionMismatch(InvalidParameterException):
-    """A collection's vectors come from another face model than the one this deployment runs."""
-
-
 class EmbeddingIndex:
     def __init__(self, storage: Storage, cache: ShardCache, model_version: str, fanout_rows: int,
                  invoker: Callable[[], fanout.Invoker], scanner: Scanner | None = None) -> None:
@@ -57,8 +53,9 @@ class EmbeddingIndex:
         self.compactor = Compactor(storage.collections, storage.faces, cache, storage.segments)
 
     def check_model(self, collection: Collection) -> None:
+        """A collection's vectors must come from the face model this deployment runs."""
         if collection.face_model_version != self.model_version:
-            raise ModelVersionMismatch(
+            raise InvalidParameterException(
                 f"Collection {collection.collection_id} holds faces of FaceModelVersion "
                 f"{collection.face_model_version}; this deployment indexes and searches with {self.model_version}."
             )
