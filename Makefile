@@ -5,12 +5,15 @@ PY := $(VENV)/bin/python
 MODELS_DIR := .cache/models
 PORT ?= 8085
 
-.PHONY: serve test unit functional models venv clean
+.PHONY: serve test check models venv clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The venv holds the pinned dev requirements and the project itself, installed editable (pyproject.toml), so
+# tests, benches and tools import `facesearch` without touching sys.path.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed
@@ -25,6 +28,11 @@ serve: venv models
 
 test: venv models
 	$(PY) -m pytest -q
+
+# Lint (ruff, with a complexity limit) and types (mypy --strict on the service package); CI runs it too.
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .venv-sam .cache .aws-sam

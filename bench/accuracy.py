@@ -28,14 +28,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "functions" / "api"))
 
-from PIL import Image  # noqa: E402
-
 from facesearch.vision import onnx as models
 from facesearch.vision import similarity  # noqa: E402
 from facesearch.vision.aligner import align  # noqa: E402
 from facesearch.vision.detector import Detector  # noqa: E402
 from facesearch.vision.embedder import Embedder, l2_normalize  # noqa: E402
 from facesearch.vision.imaging import decode_image  # noqa: E402
+from PIL import Image  # noqa: E402
 
 CACHE = REPO / ".cache" / "bench"
 # Cached embeddings are keyed by the model files and this; bump it when detection/alignment code changes.

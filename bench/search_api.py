@@ -197,7 +197,7 @@ def start_server(startup_timeout: float) -> Endpoint:
         try:
             client.list_collections(MaxResults=1)
             return endpoint
-        except Exception:  # noqa: BLE001 - not listening yet
+        except Exception:
             if time.monotonic() > deadline:
                 endpoint.stop()
                 raise SystemExit(f"local.serve did not answer within {startup_timeout:.0f} s; see {log_file}")
@@ -528,10 +528,10 @@ def breakdown(endpoint: Endpoint, client: Any, collection_id: str | None, images
     """Parts of a SearchFacesByImage, each timed in this process (p50 over the same probe photos)."""
     from facesearch.index import search as search_module
     from facesearch.index import shards as segments
+    from facesearch.storage.table import Table
     from facesearch.vision.imaging import decode_image
     from facesearch.vision.pipeline import get_pipeline
     from facesearch.vision.similarity import to_cosine
-    from facesearch.storage.table import Table
 
     rows: list[list[Any]] = []
     pipeline = get_pipeline("int8")
@@ -740,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
             for collection_id in created:
                 try:
                     client.delete_collection(CollectionId=collection_id)
-                except Exception as error:  # noqa: BLE001 - best effort
+                except Exception as error:
                     log(f"could not delete {collection_id}: {error}")
         endpoint.stop()
 
@@ -778,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_row("  last 100 of them", gallery.index_latency[-100:]),
         latency_row("SearchFacesByImage (MaxFaces 5, threshold 0), all probes",
                     [r.seconds for r in stats.results]),
-        [f"  first search of the run", 1, f"{1000 * first_search.seconds:.1f}", "", "", ""],
+        ["  first search of the run", 1, f"{1000 * first_search.seconds:.1f}", "", "", ""],
     ]
     if padding:
         lg = large["gallery"]

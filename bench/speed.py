@@ -35,17 +35,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "functions" / "api"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from PIL import Image  # noqa: E402
-
 from accuracy import shared_dir  # noqa: E402
 from facesearch.vision import onnx as models  # noqa: E402
 from facesearch.vision.aligner import align  # noqa: E402
 from facesearch.vision.detector import Detector  # noqa: E402
 from facesearch.vision.embedder import Embedder  # noqa: E402
-from facesearch.vision.pose import estimate_pose  # noqa: E402
-from facesearch.vision.quality import measure_quality  # noqa: E402
 from facesearch.vision.imaging import decode_image  # noqa: E402
 from facesearch.vision.pipeline import FacePipeline  # noqa: E402
+from facesearch.vision.pose import estimate_pose  # noqa: E402
+from facesearch.vision.quality import measure_quality  # noqa: E402
+from PIL import Image  # noqa: E402
 
 FR_PYTHON = REPO / ".cache" / "fr-venv" / "bin" / "python"
 

@@ -83,6 +83,7 @@ def configure_environment(key_id: str, secret: str) -> None:
 def provision() -> None:
     from facesearch.services import dynamodb_client, s3_client
     from facesearch.settings import Settings
+
     from local.provision import create_bucket, create_table
 
     settings = Settings.from_env()
@@ -98,6 +99,7 @@ class LambdaHTTPHandler(BaseHTTPRequestHandler):
 
     def _deliver(self) -> None:
         import app
+
         from local.lambda_event import LambdaContext, function_url_event
 
         length = int(self.headers.get("Content-Length") or 0)
@@ -116,7 +118,7 @@ class LambdaHTTPHandler(BaseHTTPRequestHandler):
 
     do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _deliver
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
 

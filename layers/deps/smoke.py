@@ -73,7 +73,7 @@ def main() -> int:
 
     sys.path.insert(0, str(HERE))
     sys.dont_write_bytecode = True  # no __pycache__ in layers/deps: it would change sam's build-cache hash
-    import trim  # noqa: PLC0415 - the module under test, next to this file
+    import trim
 
     trim.trim(site, keep_ort_capi=False)
 

@@ -78,9 +78,8 @@ def trim(root: Path, *, keep_ort_capi: bool) -> list[tuple[Path, int]]:
     for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=False):
         if not (path.exists() or path.is_symlink()):
             continue  # inside something already removed
-        if path.is_dir() and (path.name in DROP_DIR_NAMES or path.name.endswith("-stubs")):
-            remove(path, removed)
-        elif path.is_file() and path.name.endswith(DROP_SUFFIXES):
+        dropped_dir = path.is_dir() and (path.name in DROP_DIR_NAMES or path.name.endswith("-stubs"))
+        if dropped_dir or (path.is_file() and path.name.endswith(DROP_SUFFIXES)):
             remove(path, removed)
     return removed
 

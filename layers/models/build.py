@@ -101,7 +101,7 @@ def sha256(path: Path) -> str:
 def calibration_digest() -> str:
     """One hash over the committed calibration crops and their landmarks."""
     digest = hashlib.sha256()
-    for path in sorted(CALIBRATION_DIR.glob("*.jpg")) + [CALIBRATION_DIR / "landmarks.json"]:
+    for path in [*sorted(CALIBRATION_DIR.glob("*.jpg")), CALIBRATION_DIR / "landmarks.json"]:
         digest.update(path.name.encode())
         digest.update(sha256(path).encode())
     return digest.hexdigest()
@@ -210,9 +210,8 @@ def calibration_faces() -> list[tuple[np.ndarray, np.ndarray]]:
 def sface_samples(faces: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
     """Aligned 112x112 crops exactly as the service makes them, plus their mirror images."""
     sys.path.insert(0, str(REPO / "functions" / "api"))
-    from PIL import Image
-
     from facesearch.vision.aligner import align
+    from PIL import Image
 
     for crop, points in faces:
         aligned = align(Image.fromarray(crop), points)

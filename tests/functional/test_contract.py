@@ -7,8 +7,8 @@ this module makes sure each of the 21 operations is called at least once, and th
 from __future__ import annotations
 
 import pytest
-
 from facesearch.operations import OPERATIONS
+
 from tests.conftest import ANNA, ANNA_SMILING, BEN, CHECKED_OPERATIONS, ContractViolation, photo
 
 
@@ -26,7 +26,8 @@ def test_every_operation_answers_in_its_output_shape(rekognition):
                                    ExternalImageId="anna")["FaceRecords"][0]["Face"]["FaceId"]
     smiling = rekognition.index_faces(CollectionId="shapes", Image={"Bytes": photo(ANNA_SMILING)}
                                       )["FaceRecords"][0]["Face"]["FaceId"]
-    ben = rekognition.index_faces(CollectionId="shapes", Image={"Bytes": photo(BEN)})["FaceRecords"][0]["Face"]["FaceId"]
+    ben = rekognition.index_faces(CollectionId="shapes", Image={"Bytes": photo(BEN)}
+                                  )["FaceRecords"][0]["Face"]["FaceId"]
     rekognition.list_faces(CollectionId="shapes")
     rekognition.search_faces(CollectionId="shapes", FaceId=anna)
     rekognition.search_faces_by_image(CollectionId="shapes", Image={"Bytes": photo(ANNA_SMILING)})
@@ -39,7 +40,7 @@ def test_every_operation_answers_in_its_output_shape(rekognition):
     rekognition.delete_user(CollectionId="shapes", UserId="anna")
     rekognition.delete_faces(CollectionId="shapes", FaceIds=[ben])
     rekognition.delete_collection(CollectionId="shapes")
-    assert CHECKED_OPERATIONS == set(OPERATIONS)
+    assert set(OPERATIONS) == CHECKED_OPERATIONS
     assert len(CHECKED_OPERATIONS) == 21
 
 

@@ -173,7 +173,7 @@ def test_vectors_of_another_face_model_are_never_mixed_into_a_collection(people,
     monkeypatch.setattr(services().index, "model_version", "8.0")
     for call in (lambda: people.index_faces(CollectionId="people", Image={"Bytes": photo(BEN)}),
                  lambda: people.search_faces_by_image(CollectionId="people", Image={"Bytes": photo(ANNA)})):
-        with pytest.raises(people.exceptions.InvalidParameterException, match="FaceModelVersion 7.0"):
+        with pytest.raises(people.exceptions.InvalidParameterException, match=r"FaceModelVersion 7\.0"):
             call()
     monkeypatch.undo()
     assert len(all_face_ids(people)) == 1

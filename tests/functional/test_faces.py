@@ -8,7 +8,6 @@ from botocore.exceptions import ClientError
 from tests.conftest import ANNA, ANNA_SMILING, BEN, CAT, photo, side_by_side
 
 
-
 @pytest.fixture
 def collection(rekognition):
     rekognition.create_collection(CollectionId="people")
@@ -151,6 +150,7 @@ def test_s3_object_images_are_read_from_allowed_buckets(rekognition, collection,
 
 def test_an_image_with_a_hundred_faces_commits_them_all_in_two_transactions(rekognition, collection):
     from facesearch import services
+
     from tests.conftest import face_grid
 
     response = rekognition.index_faces(CollectionId="people", Image={"Bytes": face_grid()}, MaxFaces=100,

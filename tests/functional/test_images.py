@@ -13,7 +13,6 @@ from PIL import Image
 from tests.conftest import ANNA, ANNA_SMILING, BEN, CAT, photo, side_by_side
 
 
-
 def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return excinfo.value.response["Error"]["Code"]
 

@@ -75,7 +75,8 @@ def test_boto3_manages_collections_over_http(endpoint):
                     reason="the aws CLI (awscli from requirements-dev.txt) is not installed")
 def test_the_aws_cli_creates_lists_tags_and_deletes_collections(endpoint):
     aws = str(Path(sys.executable).parent / "aws")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
+           "AWS_DEFAULT_REGION": "us-east-1"}
 
     def cli(*args: str) -> dict:
         done = subprocess.run([aws, "rekognition", *args, "--endpoint-url", endpoint, "--output", "json"],

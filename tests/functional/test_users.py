@@ -7,7 +7,6 @@ import pytest
 from tests.conftest import ANNA, ANNA_SMILING, BEN, photo
 
 
-
 @pytest.fixture
 def faces(rekognition):
     rekognition.create_collection(CollectionId="people")

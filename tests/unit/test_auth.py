@@ -8,8 +8,6 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-
-from facesearch.wire import auth
 from facesearch.errors import (
     AccessDeniedException,
     IncompleteSignatureException,
@@ -17,6 +15,7 @@ from facesearch.errors import (
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from facesearch.wire import auth
 
 KEY = auth.AccessKey("FSKUNIT", "unit-secret")
 KEYS = auth.KeyRing({KEY.access_key_id: KEY})

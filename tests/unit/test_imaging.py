@@ -10,9 +10,6 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
-from moto import mock_aws
-from PIL import Image
-
 from facesearch.errors import (
     ImageTooLargeException,
     InvalidImageFormatException,
@@ -20,6 +17,8 @@ from facesearch.errors import (
     InvalidS3ObjectException,
 )
 from facesearch.vision.imaging import MAX_BYTES, MAX_S3_BYTES, decode_image, read_image_bytes
+from moto import mock_aws
+from PIL import Image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
+from facesearch.operations.render import face_detail
 from facesearch.vision import onnx as models
 from facesearch.vision.detector import LANDMARK_TYPES
 from facesearch.vision.imaging import DecodedImage, decode_image
-from facesearch.operations.render import face_detail
 from facesearch.vision.pipeline import FacePipeline, get_pipeline
 from facesearch.vision.similarity import to_similarity
+from PIL import Image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -116,6 +116,6 @@ def test_detection_confidence_is_monotonic_and_puts_the_threshold_at_90() -> Non
 
     scores = np.linspace(0, 1, 101)
     confidences = [detection_confidence(s) for s in scores]
-    assert all(b > a for a, b in zip(confidences, confidences[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(confidences))
     assert detection_confidence(DEFAULT_SCORE_THRESHOLD) == pytest.approx(90.0)
     assert detection_confidence(1.0) == 100.0 and detection_confidence(0.0) == 0.0

@@ -7,9 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
-
-from facesearch.wire import protocol
 from facesearch.errors import ResourceNotFoundException, SerializationException, UnknownOperationException
+from facesearch.wire import protocol
 
 
 def test_targets_route_to_model_operations():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from facesearch.vision import similarity
 from facesearch.vision.similarity import cosine_matrix, cosine_similarities, to_cosine, to_similarity, top_k
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from facesearch.errors import ImageTooLargeException, InvalidParameterException
 from facesearch.wire.protocol import service_model
 from facesearch.wire.validation import validate
@@ -47,7 +46,9 @@ def test_unicode_tag_patterns_use_letter_classes():
 
 def test_lengths_values_and_enums_are_bounded():
     assert "less than or equal to 255" in refused("CreateCollection", {"CollectionId": "x" * 256})
-    assert "less than or equal to 4096" in refused("SearchFaces", {"CollectionId": "c", "FaceId": "1" * 8 + "-1111-1111-1111-" + "1" * 12, "MaxFaces": 4097})
+    face_id = "1" * 8 + "-1111-1111-1111-" + "1" * 12
+    assert "less than or equal to 4096" in refused("SearchFaces", {"CollectionId": "c", "FaceId": face_id,
+                                                                   "MaxFaces": 4097})
     assert "enum value set" in refused("IndexFaces", {"CollectionId": "c", "Image": {}, "QualityFilter": "BEST"})
 
 

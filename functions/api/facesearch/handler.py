@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -61,5 +60,5 @@ def handle(
         return Outcome(protocol.error_response(error, request_id), operation_name, error.code)
     except Exception:
         logger.exception("request failed", extra={"operation": operation_name})
-        error = InternalServerError("Internal server error")
-        return Outcome(protocol.error_response(error, request_id), operation_name, error.code)
+        failure = InternalServerError("Internal server error")
+        return Outcome(protocol.error_response(failure, request_id), operation_name, failure.code)

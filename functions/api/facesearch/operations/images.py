@@ -56,7 +56,8 @@ def compare_faces(services: Services, request: Request) -> dict[str, Any]:
         raise InvalidParameterException("There are no faces in the source image.")
     source = source_faces[0]  # largest first
     target_image, target_faces = analyze(services, request["TargetImage"])
-    matches, unmatched = [], []
+    matches: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
     for face in target_faces:
         if not passes(face, target_image, level):
             continue

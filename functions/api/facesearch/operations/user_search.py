@@ -40,14 +40,15 @@ def user_matches(services: Services, collection: Collection, query: np.ndarray, 
 @operation("SearchUsers")
 def search_users(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
-    user_id, face_id = request.get("UserId"), request.get("FaceId")
+    user_id: str | None = request.get("UserId")
+    face_id: str | None = request.get("FaceId")
     if (user_id is None) == (face_id is None):
         raise InvalidParameterException("Exactly one of UserId or FaceId must be provided.")
     result: dict[str, Any] = {"FaceModelVersion": FACE_MODEL_VERSION}
     if face_id is not None:
         query, exclude = stored_face(services, collection, face_id).vector, frozenset({face_id})
         result["SearchedFace"] = {"FaceId": face_id}
-    else:
+    elif user_id is not None:
         face_ids = sorted(get_user(services, collection, user_id).face_ids)
         matrix = user_vectors(services, collection, face_ids)
         if not len(matrix):

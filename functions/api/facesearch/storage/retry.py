@@ -33,7 +33,7 @@ class StaleRead(Exception):
 
 def backoff(attempt: int, base: float = 0.05, cap: float = 1.0) -> float:
     """Seconds to wait before retry `attempt` (0-based): exponential, capped, with full-range jitter."""
-    return min(base * 2**attempt, cap) * (0.5 + random.random())
+    return min(base * 2.0**attempt, cap) * (0.5 + random.random())
 
 
 def lost_a_race(error: ClientError) -> bool:

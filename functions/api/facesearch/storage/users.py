@@ -20,6 +20,7 @@ from facesearch.storage.retry import StaleRead
 from facesearch.storage.table import Action, Table
 
 MAX_FACES_PER_USER = 100  # Rekognition's limit
+NO_FACES_LEFT = "attribute_exists(pk) AND (attribute_not_exists(FaceIds) OR size(FaceIds) = :zero)"
 
 
 class UserConflict(Exception):
@@ -63,9 +64,7 @@ class UserRepo:
     def delete(self, collection: Collection, user_id: str) -> None:
         """Delete a user that has no faces left (callers disassociate them first); StaleRead otherwise."""
         self._commit(collection, [
-            self.table.delete_action(keys.user_key(collection.uid, user_id),
-                                     "attribute_exists(pk) AND (attribute_not_exists(FaceIds) OR size(FaceIds) = :zero)",
-                                     {":zero": 0}),
+            self.table.delete_action(keys.user_key(collection.uid, user_id), NO_FACES_LEFT, {":zero": 0}),
             self.collections.meta_action(collection, "ADD UserCount :minus", values={":minus": -1}),
         ], first_failed=StaleRead)
 

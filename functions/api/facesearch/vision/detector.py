@@ -74,10 +74,12 @@ class Letterbox:
 
     def to_original(self, values: np.ndarray) -> np.ndarray:
         """Map network-input coordinates (last axis x, y, x, y, ...) back to the original image."""
-        return values / self._factors(values)
+        mapped: np.ndarray = values / self._factors(values)
+        return mapped
 
     def to_input(self, values: np.ndarray) -> np.ndarray:
-        return values * self._factors(values)
+        mapped: np.ndarray = values * self._factors(values)
+        return mapped
 
 
 def letterbox_scale(width: int, height: int, size: int) -> float:

@@ -97,7 +97,7 @@ def _read_s3_object(
             length = response.get("ContentLength")
             if length is not None and length > MAX_S3_BYTES:
                 raise ImageTooLargeException(TOO_LARGE_MESSAGE)
-            data = body.read(MAX_S3_BYTES + 1)  # never buffer more than the limit, whatever the header said
+            data: bytes = body.read(MAX_S3_BYTES + 1)  # never buffer more than the limit, whatever the header said
         finally:
             body.close()
     except (ClientError, BotoCoreError) as error:
@@ -127,8 +127,7 @@ def decode_image(data: bytes) -> DecodedImage:
             if image.width * image.height > MAX_PIXELS:
                 raise ImageTooLargeException(TOO_LARGE_MESSAGE)
             image.load()  # decode every byte now: a truncated file fails here, not later
-            image = _upright(image)
-            pixels = _to_rgb(image)
+            pixels = _to_rgb(_upright(image))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ImageTooLargeException(TOO_LARGE_MESSAGE) from error
         except _DECODE_ERRORS as error:

@@ -43,7 +43,7 @@ def estimate_pose(landmarks: np.ndarray) -> Pose:
     """Roll/yaw/pitch in degrees from (5, 2) landmarks in eyeLeft, eyeRight, nose, mouthLeft,
     mouthRight order (image coordinates, y down)."""
     points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    eye_left, eye_right, nose, mouth_left, mouth_right = points
+    eye_left, eye_right, _nose, _mouth_left, _mouth_right = points
     eye_vector = eye_right - eye_left
     roll = math.degrees(math.atan2(eye_vector[1], eye_vector[0]))
     # undo the roll about the eye centre so "across" is x and "down the face" is y

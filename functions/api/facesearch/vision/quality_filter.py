@@ -18,6 +18,10 @@ each alone passes, together the face is poor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from facesearch.vision.pipeline import AnalyzedFace
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ LEVELS: dict[str, Bars] = {
 LEVELS["AUTO"] = LEVELS["LOW"]
 
 
-def rejection_reasons(face, image_width: int, image_height: int, level: str) -> list[str]:  # type: ignore[no-untyped-def]
+def rejection_reasons(face: AnalyzedFace, image_width: int, image_height: int, level: str) -> list[str]:
     """The Rekognition reasons `face` (a pipeline.AnalyzedFace) fails `level`; empty if it passes."""
     bars = LEVELS.get(level)
     if bars is None:

@@ -47,12 +47,12 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def to_similarity(cosine: np.ndarray | float) -> np.ndarray:
     """Rekognition Similarity (0-100) for cosine(s); monotonic increasing."""
-    return np.interp(np.clip(cosine, -1.0, 1.0), _KNOTS_COS, _KNOTS_SIM)
+    return np.asarray(np.interp(np.clip(cosine, -1.0, 1.0), _KNOTS_COS, _KNOTS_SIM))
 
 
 def to_cosine(similarity: np.ndarray | float) -> np.ndarray:
     """Inverse of to_similarity: the cosine threshold for a FaceMatchThreshold (0-100)."""
-    return np.interp(np.clip(similarity, 0.0, 100.0), _KNOTS_SIM, _KNOTS_COS)
+    return np.asarray(np.interp(np.clip(similarity, 0.0, 100.0), _KNOTS_SIM, _KNOTS_COS))
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from facesearch.errors import (
@@ -99,16 +99,15 @@ class _Verifier(SigV4Auth):
         super().__init__(credentials, SERVICE, region)
         self._signed = signed_headers
 
-    def headers_to_sign(self, request: AWSRequest):  # type: ignore[no-untyped-def]
-        from botocore.awsrequest import HTTPHeaders
-
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         selected = HTTPHeaders()
         for name in self._signed:
             selected[name] = request.headers.get(name, "")
         return selected
 
     def payload(self, request: AWSRequest) -> str:
-        return hashlib.sha256(request.body or b"").hexdigest()
+        body = request.body or b""
+        return hashlib.sha256(body.encode("utf-8") if isinstance(body, str) else body).hexdigest()
 
     def expected_signature(self, request: AWSRequest, timestamp: str) -> str:
         request.context["timestamp"] = timestamp
@@ -116,14 +115,19 @@ class _Verifier(SigV4Auth):
         return self.signature(self.string_to_sign(request, canonical), request)
 
 
-def authenticate(
-    request: SignedRequest,
-    keys: KeyRing,
-    region: str,
-    now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
-) -> AccessKey:
-    """The access key that signed `request`, or the error AWS gives for why it did not."""
-    header = request.headers.get("authorization")
+@dataclass(frozen=True)
+class _Authorization:
+    """The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header."""
+
+    access_key_id: str
+    day: str
+    region: str
+    service: str
+    signed_headers: list[str]
+    signature: str
+
+
+def _parse_authorization(header: str | None) -> _Authorization:
     if not header:
         raise MissingAuthenticationTokenException("Missing Authentication Token")
     match = _AUTH_RE.match(header.strip())
@@ -135,40 +139,54 @@ def authenticate(
     scope = match["credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request":
         raise IncompleteSignatureException("Credential must have exactly 5 slash-delimited elements.")
-    access_key_id, day, scope_region, scope_service, _ = scope
-    key = keys.keys.get(access_key_id)
-    if key is None:
-        raise UnrecognizedClientException("The security token included in the request is invalid.")
-    if scope_service != SERVICE:
+    return _Authorization(scope[0], scope[1], scope[2], scope[3], match["signed"].split(";"), match["signature"])
+
+
+def _check_scope(auth: _Authorization, region: str) -> None:
+    if auth.service != SERVICE:
         raise InvalidSignatureException(f"Credential should be scoped to correct service: '{SERVICE}'.")
-    if scope_region != region:
-        raise InvalidSignatureException(f"Credential should be scoped to a valid region, not '{scope_region}'.")
-    timestamp = request.headers.get("x-amz-date", "")
+    if auth.region != region:
+        raise InvalidSignatureException(f"Credential should be scoped to a valid region, not '{auth.region}'.")
+    if "host" not in auth.signed_headers:
+        raise InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.")
+
+
+def _check_time(timestamp: str, day: str, current: datetime.datetime) -> None:
     try:
         signed_at = datetime.datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=datetime.UTC)
     except ValueError as exc:
         raise IncompleteSignatureException("Authorization header requires existence of a valid X-Amz-Date.") from exc
     if timestamp[:8] != day:
         raise InvalidSignatureException("Credential date does not match X-Amz-Date.")
-    signed_headers = match["signed"].split(";")
-    if "host" not in signed_headers:
-        raise InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.")
-    current = now()
     if abs(current - signed_at) > MAX_CLOCK_SKEW:
         raise InvalidSignatureException(
             f"Signature expired: {timestamp} is now earlier than "
             f"{(current - MAX_CLOCK_SKEW).strftime(SIGV4_TIMESTAMP)} "
             f"({current.strftime(SIGV4_TIMESTAMP)} - 5 min.)"
         )
+
+
+def authenticate(
+    request: SignedRequest,
+    keys: KeyRing,
+    region: str,
+    now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+) -> AccessKey:
+    """The access key that signed `request`, or the error AWS gives for why it did not."""
+    auth = _parse_authorization(request.headers.get("authorization"))
+    key = keys.keys.get(auth.access_key_id)
+    if key is None:
+        raise UnrecognizedClientException("The security token included in the request is invalid.")
+    _check_scope(auth, region)
+    timestamp = request.headers.get("x-amz-date", "")
+    _check_time(timestamp, auth.day, now())
     content_sha = request.headers.get("x-amz-content-sha256")
     if content_sha and content_sha != hashlib.sha256(request.body).hexdigest():
         raise InvalidSignatureException("The provided 'x-amz-content-sha256' header does not match what was computed.")
     url = f"https://{request.host}{request.path}" + (f"?{request.query}" if request.query else "")
-    headers = {name: value for name, value in request.headers.items()}
-    aws_request = AWSRequest(method=request.method, url=url, headers=headers, data=request.body)
-    verifier = _Verifier(Credentials(key.access_key_id, key.secret_access_key), region, signed_headers)
-    expected = verifier.expected_signature(aws_request, timestamp)
-    if not hmac.compare_digest(expected, match["signature"]):
+    aws_request = AWSRequest(method=request.method, url=url, headers=dict(request.headers), data=request.body)
+    verifier = _Verifier(Credentials(key.access_key_id, key.secret_access_key), region, auth.signed_headers)
+    if not hmac.compare_digest(verifier.expected_signature(aws_request, timestamp), auth.signature):
         raise InvalidSignatureException(
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from botocore.model import OperationModel, ServiceModel, Shape
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from facesearch.errors import (
     InvalidParameterException,
@@ -78,14 +78,14 @@ def decode_blobs(params: Any, shape: Shape, path: str = "") -> Any:
             return base64.b64decode(params, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InvalidParameterException(f"Value at '{path}' is not valid base64.") from exc
-    if shape.type_name == "structure" and isinstance(params, dict):
+    if isinstance(shape, StructureShape) and isinstance(params, dict):
         return {
             key: decode_blobs(value, shape.members[key], _join(path, key)) if key in shape.members else value
             for key, value in params.items()
         }
-    if shape.type_name == "list" and isinstance(params, list):
+    if isinstance(shape, ListShape) and isinstance(params, list):
         return [decode_blobs(item, shape.member, f"{path}.{i}") for i, item in enumerate(params)]
-    if shape.type_name == "map" and isinstance(params, dict):
+    if isinstance(shape, MapShape) and isinstance(params, dict):
         return {key: decode_blobs(value, shape.value, f"{path}.{key}") for key, value in params.items()}
     return params
 

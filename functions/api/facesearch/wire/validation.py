@@ -13,11 +13,12 @@ image over that is ImageTooLargeException, as Rekognition answers it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import regex
-from botocore.model import Shape
+from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
 
 from facesearch.errors import ImageTooLargeException, InvalidParameterException
 
@@ -69,7 +70,7 @@ def _check(value: Any, shape: Shape, path: str, found: _Collector) -> None:
         checker(value, shape, path or "request", found)
 
 
-def _check_structure(value: Any, shape: Shape, path: str, found: _Collector) -> None:
+def _check_structure(value: Any, shape: StructureShape, path: str, found: _Collector) -> None:
     if not isinstance(value, dict):
         found.add(value, path, "Member must be a structure")
         return
@@ -86,7 +87,7 @@ def _check_structure(value: Any, shape: Shape, path: str, found: _Collector) -> 
             _check(item, member, prefix + _lower_first(name), found)
 
 
-def _check_list(value: Any, shape: Shape, path: str, found: _Collector) -> None:
+def _check_list(value: Any, shape: ListShape, path: str, found: _Collector) -> None:
     if not isinstance(value, list):
         found.add(value, path, "Member must be a list")
         return
@@ -95,7 +96,7 @@ def _check_list(value: Any, shape: Shape, path: str, found: _Collector) -> None:
         _check(item, shape.member, f"{path}.{index + 1}.member", found)
 
 
-def _check_map(value: Any, shape: Shape, path: str, found: _Collector) -> None:
+def _check_map(value: Any, shape: MapShape, path: str, found: _Collector) -> None:
     if not isinstance(value, dict):
         found.add(value, path, "Member must be a map")
         return
@@ -105,7 +106,7 @@ def _check_map(value: Any, shape: Shape, path: str, found: _Collector) -> None:
         _check(item, shape.value, f"{path}.{key}.value", found)
 
 
-def _check_string(value: Any, shape: Shape, path: str, found: _Collector) -> None:
+def _check_string(value: Any, shape: StringShape, path: str, found: _Collector) -> None:
     if not isinstance(value, str):
         found.add(value, path, "Member must be a string")
         return
@@ -166,7 +167,7 @@ def _check_range(measure: float, value: Any, shape: Shape, path: str, found: _Co
         found.add(value, path, f"{what} less than or equal to {maximum}")
 
 
-_CHECKERS = {
+_CHECKERS: dict[str, Callable[[Any, Any, str, _Collector], None]] = {
     "structure": _check_structure,
     "list": _check_list,
     "map": _check_map,
