@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,8 +41,14 @@ def all_face_ids(client) -> list[str]:
     return [face["FaceId"] for page in pages for face in page["Faces"]]
 
 
+_copies = itertools.count()
+
+
 def index(client, name: str) -> str:
-    return client.index_faces(CollectionId="people", Image={"Bytes": photo(name)})["FaceRecords"][0]["Face"]["FaceId"]
+    """Index one more copy of a photo: each under its own ExternalImageId, so none is a repeat of another."""
+    response = client.index_faces(CollectionId="people", Image={"Bytes": photo(name)},
+                                  ExternalImageId=f"copy-{next(_copies)}")
+    return response["FaceRecords"][0]["Face"]["FaceId"]
 
 
 def test_eight_concurrent_index_faces_keep_every_face_exactly_once(people):

@@ -46,5 +46,6 @@ def test_settings_are_read_from_the_environment_once() -> None:
     assert settings.table_name == "t" and settings.input_buckets == frozenset({"a", "b"})
     assert settings.s3_endpoint == "http://x" and settings.dynamodb_endpoint == "http://d"
     assert settings.fanout_rows == 10
-    assert settings.readable_buckets == frozenset({"a", "b", settings.bucket_name})
-    assert Settings.from_env({"INPUT_BUCKETS": "*"}).readable_buckets is None
+    assert settings.may_read("a") and not settings.may_read("c")
+    anywhere = Settings.from_env({"INPUT_BUCKETS": "*", "BUCKET_NAME": "own"})
+    assert anywhere.may_read("c") and not anywhere.may_read("own")  # never the service's own bucket

@@ -43,16 +43,14 @@ def handle(
         key = auth.authenticate(request, keys(), services.settings.region)
         model = protocol.operation_for_target(request.headers.get("x-amz-target"))
         operation_name = model.name
+        run = OPERATIONS.get(model.name)
+        if run is None:  # before its input is looked at: an unsupported operation has no valid input here
+            raise UnknownOperationException(f"{model.name} is not supported by this Rekognition-compatible service.")
         params = protocol.parse_body(request.body)
         validation.validate(params, model.input_shape)
         auth.authorize(key, model.name, collection_of(params))
-        run = OPERATIONS.get(model.name)
-        if run is None:
-            raise UnknownOperationException(
-                f"{model.name} is not supported by this Rekognition-compatible service."
-            )
-        params = protocol.decode_blobs(params, model.input_shape) if model.input_shape else {}
-        result = run(services, params)
+        params = protocol.without_nulls(protocol.decode_blobs(params, model.input_shape) if model.input_shape else {})
+        result = run(services.for_caller(key), params)
         return Outcome(protocol.success_response(result, request_id), operation_name, None)
     except ServiceError as error:
         logger.info("request refused", extra={"operation": operation_name, "error_code": error.code,

@@ -5,6 +5,7 @@ Built once per warm function from one Settings; tests build their own (moto clie
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,10 @@ class Services:
     index: EmbeddingIndex
     s3: S3Client  # reads Image.S3Object
     pipeline: Callable[[], FacePipeline]
+    caller: AccessKey | None = None  # the key this request was signed with (handler.handle sets it)
+
+    def for_caller(self, key: AccessKey) -> Services:
+        return dataclasses.replace(self, caller=key)
 
 
 def s3_client(settings: Settings) -> S3Client:

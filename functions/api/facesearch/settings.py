@@ -64,9 +64,7 @@ class Settings:
             metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "FaceSearch"),
         )
 
-    @property
-    def readable_buckets(self) -> frozenset[str] | None:
-        """Buckets Image.S3Object may name, None meaning any; the service's own bucket is one of them."""
-        if "*" in self.input_buckets:
-            return None
-        return self.input_buckets | {self.bucket_name}
+    def may_read(self, bucket: str) -> bool:
+        """Whether Image.S3Object may name this bucket: an input bucket ("*": any), never the service's own
+        (it holds the embeddings; answering for its keys would tell which exist)."""
+        return bucket != self.bucket_name and ("*" in self.input_buckets or bucket in self.input_buckets)

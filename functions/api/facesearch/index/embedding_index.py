@@ -27,7 +27,7 @@ from facesearch.index import fanout, shards
 from facesearch.index.compaction import Compactor
 from facesearch.index.scan import Candidate, ExactScan, Scanner, merge_candidates
 from facesearch.index.shards import ShardCache
-from facesearch.storage import Storage
+from facesearch.storage import ImageRecord, Storage
 from facesearch.storage.faces import FACES_PER_TRANSACTION
 from facesearch.storage.records import Collection, FaceRecord, SegmentRef
 from facesearch.storage.segments import new_segment_id, segment_key
@@ -62,14 +62,19 @@ class EmbeddingIndex:
 
     # --- writes ------------------------------------------------------------------------------------------
 
-    def add(self, collection: Collection, faces: Sequence[FaceRecord]) -> list[FaceRecord]:
-        """Make `faces` (with embeddings) durable and searchable; returns them as stored."""
+    def add(self, collection: Collection, faces: Sequence[FaceRecord], image: ImageRecord | None = None
+            ) -> list[FaceRecord]:
+        """Make `faces` (with embeddings) durable and searchable; returns them as stored.
+
+        With `image`, its record commits with the first faces (DuplicateImage if a twin request won).
+        """
         self.check_model(collection)
         added: list[SegmentRef] = []
         stored: list[FaceRecord] = []
         for start in range(0, len(faces), FACES_PER_TRANSACTION):
             chunk, ref = self._write_segment(collection, faces[start : start + FACES_PER_TRANSACTION], level=0)
-            self.storage.faces.add(collection, ref, chunk)
+            record = self.storage.images.put_action(collection.uid, image) if image and not start else None
+            self.storage.faces.add(collection, ref, chunk, record)
             added.append(ref)
             stored.extend(chunk)
         if added:

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import regex
-
 from facesearch.errors import ResourceNotFoundException, ServiceQuotaExceededException
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection
 from facesearch.vision import FACE_MODEL_VERSION
-from facesearch.wire.pagination import check_token
-from facesearch.wire.protocol import service_model
+from facesearch.wire import pagination
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_TAGS = 50  # Rekognition's per-resource tag quota
-_COLLECTION_ID = regex.compile(service_model().shape_for("CollectionId").metadata["pattern"])
 
 
 def collection_arn(services: Services, collection_id: str) -> str:
@@ -51,14 +47,18 @@ def describe_collection(services: Services, request: Request) -> dict[str, Any]:
 
 @operation("ListCollections")
 def list_collections(services: Services, request: Request) -> dict[str, Any]:
+    """The collections the caller's key may use (a key limited to some collections lists only those)."""
     limit = request.get("MaxResults") or DEFAULT_PAGE_SIZE
-    page = services.storage.collections.page(limit, check_token(request.get("NextToken"), _COLLECTION_ID))
+    cursor = pagination.decode(request.get("NextToken"), "ListCollections", "")
+    key = services.caller
+    listed, next_key = pagination.page_of(services.storage.collections.page, lambda entry: entry[0], limit, cursor,
+                                          keep=lambda entry: key is None or key.allows_collection(entry[0]))
     result: dict[str, Any] = {
-        "CollectionIds": [collection_id for collection_id, _ in page.items],
-        "FaceModelVersions": [version for _, version in page.items],
+        "CollectionIds": [collection_id for collection_id, _ in listed],
+        "FaceModelVersions": [version for _, version in listed],
     }
-    if page.next_key:
-        result["NextToken"] = page.next_key
+    if next_key:
+        result["NextToken"] = pagination.encode("ListCollections", "", next_key)
     return result
 
 

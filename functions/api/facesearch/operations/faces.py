@@ -1,66 +1,19 @@
-"""IndexFaces, ListFaces and DeleteFaces: deciding what to store and delete; the index does the writing."""
+"""ListFaces and DeleteFaces."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
-
-import regex
 
 from facesearch.errors import ConflictException
 from facesearch.operations import render
-from facesearch.operations.images import analyze
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection, FaceRecord, StaleRead, retry_on_stale
 from facesearch.storage.faces import FACES_PER_TRANSACTION
-from facesearch.vision import FACE_MODEL_VERSION, quality_filter
-from facesearch.vision.imaging import DecodedImage
-from facesearch.vision.pipeline import AnalyzedFace
-from facesearch.wire.pagination import check_token
-from facesearch.wire.protocol import service_model
+from facesearch.vision import FACE_MODEL_VERSION
+from facesearch.wire import pagination
 
 DEFAULT_MAX_RESULTS = 1000
-_FACE_ID = regex.compile(service_model().shape_for("FaceId").metadata["pattern"])
-
-
-def select_faces(image: DecodedImage, faces: list[AnalyzedFace], level: str, max_faces: int
-                 ) -> tuple[list[AnalyzedFace], list[dict[str, Any]]]:
-    """The faces to index (largest first, at most max_faces) and the UnindexedFaces with their reasons."""
-    kept: list[AnalyzedFace] = []
-    unindexed: list[dict[str, Any]] = []
-    for face in faces:  # largest first
-        reasons = quality_filter.rejection_reasons(face, image.width, image.height, level)
-        if not reasons and len(kept) >= max_faces:
-            reasons = ["EXCEEDS_MAX_FACES"]
-        if reasons:
-            unindexed.append({"Reasons": reasons, "FaceDetail": render.face_detail(face)})
-        else:
-            kept.append(face)
-    return kept, unindexed
-
-
-def new_record(face: AnalyzedFace, image_id: str, external_image_id: str | None) -> FaceRecord:
-    return FaceRecord(face_id=str(uuid.uuid4()), image_id=image_id, bounding_box=face.bounding_box,
-                      confidence=float(face.confidence), model_version=FACE_MODEL_VERSION,
-                      external_image_id=external_image_id, embedding=face.vector.astype("float32").tobytes())
-
-
-@operation("IndexFaces")
-def index_faces(services: Services, request: Request) -> dict[str, Any]:
-    collection = services.storage.collections.get(request["CollectionId"])
-    services.index.check_model(collection)
-    image, faces = analyze(services, request["Image"])
-    kept, unindexed = select_faces(image, faces, request.get("QualityFilter", "AUTO"), request.get("MaxFaces", 100))
-    image_id = str(uuid.uuid4())
-    records = [new_record(face, image_id, request.get("ExternalImageId")) for face in kept]
-    stored = services.index.add(collection, records)
-    return {
-        "FaceRecords": [{"Face": render.face(record), "FaceDetail": render.face_detail(face)}
-                        for record, face in zip(stored, kept, strict=True)],
-        "FaceModelVersion": FACE_MODEL_VERSION,
-        "UnindexedFaces": unindexed,
-    }
 
 
 def _faces_by_id(services: Services, collection: Collection, request: Request, limit: int, start: str | None
@@ -74,31 +27,21 @@ def _faces_by_id(services: Services, collection: Collection, request: Request, l
     return faces[:limit], next_key
 
 
-def _faces_in_order(services: Services, collection: Collection, user_id: str | None, limit: int,
-                    start: str | None) -> tuple[list[FaceRecord], str | None]:
-    faces: list[FaceRecord] = []
-    cursor = start
-    while len(faces) < limit:
-        page = services.storage.faces.page(collection, limit - len(faces), cursor)
-        faces.extend(face for face in page.items if user_id is None or face.user_id == user_id)
-        cursor = page.next_key
-        if cursor is None:
-            break
-    return faces, cursor if len(faces) >= limit and cursor else None
-
-
 @operation("ListFaces")
 def list_faces(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
     limit = request.get("MaxResults") or DEFAULT_MAX_RESULTS
-    start = check_token(request.get("NextToken"), _FACE_ID)
+    cursor = pagination.decode(request.get("NextToken"), "ListFaces", collection.uid)
+    user_id = request.get("UserId")
     if request.get("FaceIds"):
-        faces, next_key = _faces_by_id(services, collection, request, limit, start)
+        faces, next_key = _faces_by_id(services, collection, request, limit, cursor.start_after)
     else:
-        faces, next_key = _faces_in_order(services, collection, request.get("UserId"), limit, start)
+        faces, next_key = pagination.page_of(
+            lambda n, start: services.storage.faces.page(collection, n, start), lambda face: face.face_id,
+            limit, cursor, keep=lambda face: user_id is None or face.user_id == user_id)
     result: dict[str, Any] = {"Faces": [render.face(face) for face in faces], "FaceModelVersion": FACE_MODEL_VERSION}
     if next_key:
-        result["NextToken"] = next_key
+        result["NextToken"] = pagination.encode("ListFaces", collection.uid, next_key)
     return result
 
 

@@ -15,29 +15,41 @@ from facesearch.vision.similarity import to_similarity
 DEFAULT_SIMILARITY_THRESHOLD = 80.0
 
 
-def load_image(services: Services, image: dict[str, Any]) -> imaging.DecodedImage:
-    """Image.Bytes or Image.S3Object (from the buckets this deployment may read), decoded upright."""
-    return imaging.decode_image(imaging.read_image_bytes(image, services.s3, services.settings.readable_buckets))
+def image_bytes(services: Services, image: dict[str, Any]) -> bytes:
+    """Image.Bytes, or Image.S3Object from a bucket this deployment may read."""
+    return imaging.read_image_bytes(image, services.s3, services.settings.may_read)
+
+
+def analyze_bytes(services: Services, raw: bytes, with_embeddings: bool = True
+                  ) -> tuple[imaging.DecodedImage, list[AnalyzedFace]]:
+    decoded = imaging.decode_image(raw)
+    return decoded, services.pipeline().analyze(decoded, with_embeddings=with_embeddings)
 
 
 def analyze(services: Services, image: dict[str, Any], with_embeddings: bool = True
             ) -> tuple[imaging.DecodedImage, list[AnalyzedFace]]:
-    decoded = load_image(services, image)
-    return decoded, services.pipeline().analyze(decoded, with_embeddings=with_embeddings)
+    return analyze_bytes(services, image_bytes(services, image), with_embeddings)
 
 
 def passes(face: AnalyzedFace, image: imaging.DecodedImage, level: str) -> bool:
     return not quality_filter.rejection_reasons(face, image.width, image.height, level)
 
 
+def searchable_faces(services: Services, request: Request
+                     ) -> tuple[imaging.DecodedImage, AnalyzedFace | None, list[AnalyzedFace]]:
+    """The image, its largest face that passes QualityFilter (default NONE) if any, and all its faces."""
+    image, faces = analyze(services, request["Image"])
+    level = request.get("QualityFilter", "NONE")
+    return image, next((face for face in faces if passes(face, image, level)), None), faces
+
+
 def largest_searchable_face(services: Services, request: Request
                             ) -> tuple[imaging.DecodedImage, AnalyzedFace, list[AnalyzedFace]]:
     """The image's largest face that passes QualityFilter (default NONE), or InvalidParameterException."""
-    image, faces = analyze(services, request["Image"])
-    passing = [face for face in faces if passes(face, image, request.get("QualityFilter", "NONE"))]
-    if not passing:
+    image, face, faces = searchable_faces(services, request)
+    if face is None:
         raise InvalidParameterException("There are no faces in the image. Should be at least 1.")
-    return image, passing[0], faces
+    return image, face, faces
 
 
 @operation("DetectFaces")
@@ -52,10 +64,12 @@ def compare_faces(services: Services, request: Request) -> dict[str, Any]:
     level = request.get("QualityFilter", "NONE")
     source_image, source_faces = analyze(services, request["SourceImage"])
     source_faces = [face for face in source_faces if passes(face, source_image, level)]
-    if not source_faces:
-        raise InvalidParameterException("There are no faces in the source image.")
+    if not source_faces:  # "If no faces are detected in the source or target images, ... InvalidParameterException"
+        raise InvalidParameterException(imaging.INVALID_PARAMETERS_MESSAGE)
     source = source_faces[0]  # largest first
     target_image, target_faces = analyze(services, request["TargetImage"])
+    if not target_faces:
+        raise InvalidParameterException(imaging.INVALID_PARAMETERS_MESSAGE)
     matches: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
     for face in target_faces:

@@ -24,6 +24,7 @@ def operation(name: str) -> Callable[[Operation], Operation]:
     return register
 
 
+
 def collection_of(request: Mapping[str, Any]) -> str | None:
     """The collection a request acts on, for per-key authorization (ARNs name it too)."""
     if "CollectionId" in request:

@@ -24,7 +24,7 @@ def min_cosine(threshold: float) -> float:
 def stored_face(services: Services, collection: Collection, face_id: str) -> FaceRecord:
     face = services.storage.faces.get(collection, face_id)
     if face is None:
-        raise InvalidParameterException(f"Face {face_id} does not exist in collection {collection.collection_id}.")
+        raise InvalidParameterException("faceId was not found in the collection.")
     return face
 
 

@@ -8,13 +8,15 @@ import numpy as np
 
 from facesearch.errors import InvalidParameterException
 from facesearch.operations import render
-from facesearch.operations.images import largest_searchable_face
+from facesearch.operations.images import searchable_faces
 from facesearch.operations.registry import Request, operation
 from facesearch.operations.search import min_cosine, stored_face
 from facesearch.operations.users import get_user, user_vectors
 from facesearch.services import Services
 from facesearch.storage import Collection
-from facesearch.vision import FACE_MODEL_VERSION
+from facesearch.vision import FACE_MODEL_VERSION, quality_filter
+from facesearch.vision.imaging import DecodedImage
+from facesearch.vision.pipeline import AnalyzedFace
 
 DEFAULT_USER_SEARCH_THRESHOLD = 80.0
 DEFAULT_MAX_USERS = 10
@@ -60,15 +62,26 @@ def search_users(services: Services, request: Request) -> dict[str, Any]:
     return result
 
 
+def unsearched_reasons(face: AnalyzedFace, image: DecodedImage, level: str) -> list[str]:
+    """Why a face was not searched: the QualityFilter reasons it failed, else FACE_NOT_LARGEST."""
+    return quality_filter.rejection_reasons(face, image.width, image.height, level) or ["FACE_NOT_LARGEST"]
+
+
 @operation("SearchUsersByImage")
 def search_users_by_image(services: Services, request: Request) -> dict[str, Any]:
+    """"If no valid face is detected in the image, the response will contain an empty UserMatches list and no
+    SearchedFace object." """
     collection = services.storage.collections.get(request["CollectionId"])
     services.index.check_model(collection)
-    _, face, faces = largest_searchable_face(services, request)
-    return {
-        "UserMatches": user_matches(services, collection, face.vector, request),
+    image, face, faces = searchable_faces(services, request)
+    level = request.get("QualityFilter", "NONE")
+    result: dict[str, Any] = {
+        "UserMatches": user_matches(services, collection, face.vector, request) if face is not None else [],
         "FaceModelVersion": FACE_MODEL_VERSION,
-        "SearchedFace": {"FaceDetail": render.face_detail(face)},
-        "UnsearchedFaces": [{"FaceDetails": render.face_detail(other), "Reasons": ["FACE_NOT_LARGEST"]}
+        "UnsearchedFaces": [{"FaceDetails": render.face_detail(other),
+                             "Reasons": unsearched_reasons(other, image, level)}
                             for other in faces if other is not face],
     }
+    if face is not None:
+        result["SearchedFace"] = {"FaceDetail": render.face_detail(face)}
+    return result

@@ -10,22 +10,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import regex
 
 from facesearch.errors import ConflictException, ResourceNotFoundException, ServiceQuotaExceededException
 from facesearch.operations import render
+from facesearch.operations.idempotency import idempotent
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection, UserConflict, UserRecord, retry_on_stale
 from facesearch.storage.users import MAX_FACES_PER_USER
 from facesearch.vision.similarity import to_similarity
-from facesearch.wire.pagination import check_token
-from facesearch.wire.protocol import service_model
+from facesearch.wire import pagination
 
 DEFAULT_ASSOCIATE_THRESHOLD = 75.0
 DEFAULT_MAX_RESULTS = 100
 USER_BATCH = 98  # faces per disassociation transaction, next to the user item
-_USER_ID = regex.compile(service_model().shape_for("UserId").metadata["pattern"])
 
 
 def get_user(services: Services, collection: Collection, user_id: str) -> UserRecord:
@@ -47,20 +45,19 @@ def user_vectors(services: Services, collection: Collection, face_ids: Sequence[
 
 
 @operation("CreateUser")
+@idempotent("CreateUser")
 def create_user(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
-    user_id, token = request["UserId"], request.get("ClientRequestToken")
+    user_id = request["UserId"]
     try:
-        services.storage.users.create(collection, user_id, token)
+        services.storage.users.create(collection, user_id, request.get("ClientRequestToken"))
     except UserConflict as conflict:
-        existing = services.storage.users.get(collection, user_id)
-        if token is not None and existing is not None and existing.client_request_token == token:
-            return {}  # the same request again: idempotent
         raise ConflictException(f"The user {user_id} already exists.") from conflict
     return {}
 
 
 @operation("DeleteUser")
+@idempotent("DeleteUser")
 def delete_user(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
     user_id = request["UserId"]
@@ -79,15 +76,18 @@ def delete_user(services: Services, request: Request) -> dict[str, Any]:
 @operation("ListUsers")
 def list_users(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
-    start = check_token(request.get("NextToken"), _USER_ID)
-    page = services.storage.users.page(collection, request.get("MaxResults") or DEFAULT_MAX_RESULTS, start)
-    result: dict[str, Any] = {"Users": [render.user(user) for user in page.items]}
-    if page.next_key:
-        result["NextToken"] = page.next_key
+    cursor = pagination.decode(request.get("NextToken"), "ListUsers", collection.uid)
+    users, next_key = pagination.page_of(lambda n, start: services.storage.users.page(collection, n, start),
+                                         lambda user: user.user_id, request.get("MaxResults") or DEFAULT_MAX_RESULTS,
+                                         cursor)
+    result: dict[str, Any] = {"Users": [render.user(user) for user in users]}
+    if next_key:
+        result["NextToken"] = pagination.encode("ListUsers", collection.uid, next_key)
     return result
 
 
 @operation("AssociateFaces")
+@idempotent("AssociateFaces")
 def associate_faces(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
     user_id = request["UserId"]
@@ -98,13 +98,14 @@ def associate_faces(services: Services, request: Request) -> dict[str, Any]:
         owned = get_user(services, collection, user_id).face_ids
         faces = services.storage.faces.get_many(collection, requested)
         user_matrix = user_vectors(services, collection, sorted(owned))
-        associated, new, unsuccessful = [], [], []
+        new: list[str] = []
+        unsuccessful: list[dict[str, Any]] = []
         for face_id in requested:
             face = faces.get(face_id)
             if face is None:
                 unsuccessful.append({"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]})
             elif face.user_id == user_id:
-                associated.append({"FaceId": face_id})
+                continue  # "already associated with the given UserID, it will be ignored and will not be returned"
             elif face.user_id:
                 unsuccessful.append({"FaceId": face_id, "UserId": face.user_id,
                                      "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]})
@@ -119,14 +120,15 @@ def associate_faces(services: Services, request: Request) -> dict[str, Any]:
                 f"A user can have at most {MAX_FACES_PER_USER} faces; {user_id} has {len(owned)}.")
         if new:
             services.storage.users.set_faces(collection, user_id, new, associate=True)
-        associated.extend({"FaceId": face_id} for face_id in new)
-        return {"AssociatedFaces": associated, "UnsuccessfulFaceAssociations": unsuccessful,
+        return {"AssociatedFaces": [{"FaceId": face_id} for face_id in new],
+                "UnsuccessfulFaceAssociations": unsuccessful,
                 "UserStatus": "ACTIVE" if owned or new else "CREATED"}
 
     return retry_on_stale(attempt, lambda: busy(user_id))
 
 
 @operation("DisassociateFaces")
+@idempotent("DisassociateFaces")
 def disassociate_faces(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
     user_id = request["UserId"]
@@ -140,8 +142,10 @@ def disassociate_faces(services: Services, request: Request) -> dict[str, Any]:
             face = faces.get(face_id)
             if face is None:
                 unsuccessful.append({"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]})
+            elif face.user_id is None:
+                continue  # "already disassociated from the given UserID, it will be ignored and not be returned"
             elif face.user_id != user_id:
-                unsuccessful.append({"FaceId": face_id, "UserId": face.user_id or user_id,
+                unsuccessful.append({"FaceId": face_id, "UserId": face.user_id,
                                      "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]})
             else:
                 mine.append(face_id)

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from facesearch.storage.collections import CollectionRepo
 from facesearch.storage.faces import FaceRepo
+from facesearch.storage.images import ImageRecord, ImageRepo
 from facesearch.storage.keys import collection_partitions
 from facesearch.storage.records import Collection, FaceRecord, Page, SegmentRef, UserRecord
+from facesearch.storage.requests import RequestLog, RequestRecord
 from facesearch.storage.retry import StaleRead, retry_on_stale
 from facesearch.storage.segments import SegmentObjects
 from facesearch.storage.table import Table
@@ -28,14 +30,16 @@ class Storage:
     collections: CollectionRepo
     faces: FaceRepo
     users: UserRepo
+    images: ImageRepo
+    requests: RequestLog
     segments: SegmentObjects
 
     @classmethod
     def connect(cls, dynamodb: DynamoDBClient, s3: S3Client, table_name: str, bucket: str) -> Storage:
         table = Table(dynamodb, table_name)
         collections = CollectionRepo(table)
-        return cls(collections, FaceRepo(table, collections), UserRepo(table, collections),
-                   SegmentObjects(s3, bucket))
+        return cls(collections, FaceRepo(table, collections), UserRepo(table, collections), ImageRepo(table),
+                   RequestLog(table), SegmentObjects(s3, bucket))
 
     def forget(self, collection: Collection) -> None:
         """Remove the face and user items a deleted collection left behind (its objects are the index's)."""
@@ -44,6 +48,7 @@ class Storage:
 
 
 __all__ = [
-    "Collection", "CollectionRepo", "FaceRecord", "FaceRepo", "Page", "SegmentObjects", "SegmentRef", "StaleRead",
-    "Storage", "UserConflict", "UserRecord", "UserRepo", "retry_on_stale",
+    "Collection", "CollectionRepo", "FaceRecord", "FaceRepo", "ImageRecord", "ImageRepo", "Page", "RequestLog",
+    "RequestRecord", "SegmentObjects", "SegmentRef", "StaleRead", "Storage", "UserConflict", "UserRecord", "UserRepo",
+    "retry_on_stale",
 ]

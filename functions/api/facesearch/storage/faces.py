@@ -13,10 +13,14 @@ from facesearch.storage.codec import cancellation_reasons, decimal, translate
 from facesearch.storage.collections import CollectionRepo, not_found
 from facesearch.storage.records import Collection, FaceRecord, Page, SegmentRef
 from facesearch.storage.retry import StaleRead
-from facesearch.storage.table import TRANSACTION_LIMIT, Table
+from facesearch.storage.table import TRANSACTION_LIMIT, Action, Table
 
-FACES_PER_TRANSACTION = TRANSACTION_LIMIT - 1  # the last action is the META update
+FACES_PER_TRANSACTION = TRANSACTION_LIMIT - 2  # room for the META update and the image record
 WITHOUT_EMBEDDING = "sk, ImageId, ExternalImageId, BoundingBox, Confidence, IndexFacesModelVersion, UserId"
+
+
+class DuplicateImage(Exception):
+    """The image (and external id) was committed by another request while this one was indexing it."""
 
 
 def _box(values: Mapping[str, Any]) -> BoundingBox:
@@ -62,12 +66,19 @@ class FaceRepo:
         self.table = table
         self.collections = collections
 
-    def add(self, collection: Collection, segment: SegmentRef, faces: Sequence[FaceRecord]) -> None:
-        """Make a written segment and its faces visible at once, with the face count, or not at all."""
+    def add(self, collection: Collection, segment: SegmentRef, faces: Sequence[FaceRecord],
+            image: Action | None = None) -> None:
+        """Make a written segment and its faces visible at once, with the face count, or not at all.
+
+        `image` (ImageRepo.put_action) commits the image's record with them; DuplicateImage if a twin
+        request committed the same image first.
+        """
         if len(faces) > FACES_PER_TRANSACTION:
             raise ValueError(f"{len(faces)} faces: a commit holds at most {FACES_PER_TRANSACTION}")
         actions = [self.table.put_action(to_values(collection.uid, face), "attribute_not_exists(pk)")
                    for face in faces]
+        if image is not None:
+            actions.append(image)
         actions.append(self.collections.add_segments_action(collection, [segment], len(faces)))
         try:
             self.table.transact(actions)
@@ -75,6 +86,8 @@ class FaceRepo:
             reasons = cancellation_reasons(error)
             if reasons and reasons[-1] == "ConditionalCheckFailed":
                 raise not_found(collection.collection_id) from error
+            if image is not None and len(reasons) >= 2 and reasons[-2] == "ConditionalCheckFailed":
+                raise DuplicateImage("the same image was indexed by another request first") from error
             raise translate(error) from error
 
     def load(self, collection: Collection, faces: Sequence[FaceRecord]) -> int:

@@ -8,6 +8,9 @@ One table with string keys `pk` / `sk`:
     pk=F#<Uid>          sk=<FaceId>         one face: ImageId, ExternalImageId, BoundingBox, Confidence,
                                             UserId, Embedding (float32 bytes), Segment, IndexedAt
     pk=U#<Uid>          sk=<UserId>         one user: CreatedAt, ClientRequestToken, FaceIds
+    pk=I#<Uid>          sk=<sha256>#<ExternalImageId>   an indexed image: ImageId, FaceIds (IndexFaces
+                                            answers a repeat of the same image and external id with these)
+    pk=R#<Uid>          sk=<Operation>#<ClientRequestToken>   a request's digest and its answer
 
 Faces and users hang off the collection's `Uid`, fresh for each CreateCollection, so a collection deleted
 and created again never sees the old one's leftovers, even if a delete was cut short.
@@ -45,6 +48,14 @@ def user_key(uid: str, user_id: str) -> Key:
     return {"pk": users_partition(uid), "sk": user_id}
 
 
+def image_key(uid: str, digest: str, external_image_id: str | None) -> Key:
+    return {"pk": f"I#{uid}", "sk": f"{digest}#{external_image_id or ''}"}
+
+
+def request_key(uid: str, operation: str, token: str) -> Key:
+    return {"pk": f"R#{uid}", "sk": f"{operation}#{token}"}
+
+
 def collection_partitions(uid: str) -> tuple[str, ...]:
     """Every partition that belongs to a collection's Uid (what DeleteCollection removes)."""
-    return faces_partition(uid), users_partition(uid)
+    return faces_partition(uid), users_partition(uid), f"I#{uid}", f"R#{uid}"

@@ -11,7 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from facesearch.storage.codec import Item, dynamo_errors, from_item, to_item
+from botocore.exceptions import ClientError
+
+from facesearch.storage.codec import Item, dynamo_errors, error_code, from_item, to_item, translate
 from facesearch.storage.keys import Key
 from facesearch.storage.retry import Action, transact_retrying
 
@@ -103,6 +105,23 @@ class Table:
             for page in self.client.get_paginator("query").paginate(**kwargs):
                 for item in page.get("Items", []):
                     yield from_item(item)
+
+    def put(self, item: Mapping[str, Any], condition: str | None = None) -> bool:
+        """One PutItem; False if its condition failed."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_item(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self.client.put_item(**kwargs)
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise translate(error) from error
+        return True
+
+    def delete(self, key: Key) -> None:
+        with dynamo_errors():
+            self.client.delete_item(TableName=self.name, Key=to_item(key))
 
     def put_many(self, items: Sequence[Mapping[str, Any]]) -> int:
         """Unconditional puts in BatchWriteItem calls (bulk loads); returns how many calls it took."""

@@ -20,12 +20,15 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageOps
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
 
 from facesearch.errors import (
     ImageTooLargeException,
@@ -46,6 +49,7 @@ INVALID_FORMAT_MESSAGE = "Request has invalid image format"
 TOO_LARGE_MESSAGE = "Image size is too large."
 S3_MESSAGE = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 INVALID_PARAMETERS_MESSAGE = "Request has Invalid Parameters"
+NO_IMAGE_MESSAGE = "Requested image should either contain bytes or s3 object."
 
 # What Pillow raises on corrupt or truncated files (it has no single base class for them).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error)
@@ -61,37 +65,35 @@ class DecodedImage:
     format: str  # "JPEG" or "PNG": what the bytes were
 
 
-def read_image_bytes(
-    image: Mapping[str, Any], s3_client: Any, allowed_buckets: frozenset[str] | None
-) -> bytes:
-    """The image's bytes from Image.Bytes (already base64-decoded) or Image.S3Object via `s3_client`."""
+def read_image_bytes(image: Mapping[str, Any], s3_client: S3Client, may_read: Callable[[str], bool]) -> bytes:
+    """The image's bytes from Image.Bytes (already base64-decoded) or Image.S3Object via `s3_client`, from a
+    bucket `may_read` allows."""
     has_bytes = image.get("Bytes") is not None
     has_s3 = image.get("S3Object") is not None
     if has_bytes == has_s3:
-        raise InvalidParameterException("Exactly one of Image.Bytes or Image.S3Object must be provided.")
+        raise InvalidParameterException(NO_IMAGE_MESSAGE)
     if has_bytes:
         data = bytes(image["Bytes"])
         if len(data) > MAX_BYTES:
             raise ImageTooLargeException(TOO_LARGE_MESSAGE)
         return data
-    return _read_s3_object(image["S3Object"], s3_client, allowed_buckets)
+    return _read_s3_object(image["S3Object"], s3_client, may_read)
 
 
-def _read_s3_object(
-    s3_object: Mapping[str, Any], s3_client: Any, allowed_buckets: frozenset[str] | None
-) -> bytes:
+def _read_s3_object(s3_object: Mapping[str, Any], s3_client: S3Client, may_read: Callable[[str], bool]) -> bytes:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
     if not bucket or not key:
         raise InvalidS3ObjectException(S3_MESSAGE)
-    if allowed_buckets is not None and bucket not in allowed_buckets:
+    if not may_read(bucket):
         raise InvalidS3ObjectException(S3_MESSAGE)
-    request: dict[str, str] = {"Bucket": bucket, "Key": key}
-    if s3_object.get("Version"):
-        request["VersionId"] = s3_object["Version"]
+    version = s3_object.get("Version")
     try:
-        response = s3_client.get_object(**request)
+        if version:
+            response = s3_client.get_object(Bucket=bucket, Key=key, VersionId=version)
+        else:
+            response = s3_client.get_object(Bucket=bucket, Key=key)
         body = response["Body"]
         try:
             length = response.get("ContentLength")

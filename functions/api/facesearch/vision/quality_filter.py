@@ -13,6 +13,10 @@ tools that report FaceDetail (detector confidence, face box in pixels, Quality a
 AUTO is LOW (Rekognition's AUTO keeps all but clearly unusable faces), NONE filters nothing.
 LOW_FACE_QUALITY is given when sharpness and brightness both sit within 20 % above their bars:
 each alone passes, together the face is poor.
+
+`quality_rank` orders faces for IndexFaces' MaxFaces ("the faces with the lowest quality are filtered out
+first ... then the faces with the smallest bounding boxes"): a face failing more of the MEDIUM bars, then
+more of the HIGH bars, is of lower quality; among faces of equal quality the larger box wins.
 """
 
 from __future__ import annotations
@@ -64,3 +68,11 @@ def rejection_reasons(face: AnalyzedFace, image_width: int, image_height: int, l
     if not reasons and sharpness < bars.min_sharpness * 1.2 and brightness < low * 1.2:
         reasons.append("LOW_FACE_QUALITY")
     return reasons
+
+
+def quality_rank(face: AnalyzedFace, image_width: int, image_height: int) -> tuple[int, int, float]:
+    """Sort key, best first: (MEDIUM bars failed, HIGH bars failed, -box area in pixels)."""
+    box = face.bounding_box
+    area = box.width * image_width * box.height * image_height
+    return (len(rejection_reasons(face, image_width, image_height, "MEDIUM")),
+            len(rejection_reasons(face, image_width, image_height, "HIGH")), -area)

@@ -54,8 +54,9 @@ class AccessKey:
     def allows(self, action: str, collection_id: str | None) -> bool:
         if not any(fnmatch.fnmatchcase(action, pattern) for pattern in self.actions):
             return False
-        if collection_id is None:
-            return True
+        return collection_id is None or self.allows_collection(collection_id)
+
+    def allows_collection(self, collection_id: str) -> bool:
         return any(fnmatch.fnmatchcase(collection_id, pattern) for pattern in self.collections)
 
 

@@ -56,13 +56,18 @@ def check_content_type(content_type: str | None) -> None:
         raise UnknownOperationException("Unknown operation: expected Content-Type " + CONTENT_TYPE)
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON: AWS's parsers refuse them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_body(body: bytes | str | None) -> dict[str, Any]:
     """The request's JSON object; an empty body means no parameters, as botocore sends `{}`."""
     if body is None or body in (b"", ""):
         return {}
     try:
-        params = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        params = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise SerializationException("Start of structure or map found where not expected.") from exc
     if not isinstance(params, dict):
         raise SerializationException("Start of structure or map found where not expected.")
@@ -87,6 +92,16 @@ def decode_blobs(params: Any, shape: Shape, path: str = "") -> Any:
         return [decode_blobs(item, shape.member, f"{path}.{i}") for i, item in enumerate(params)]
     if isinstance(shape, MapShape) and isinstance(params, dict):
         return {key: decode_blobs(value, shape.value, f"{path}.{key}") for key, value in params.items()}
+    return params
+
+
+def without_nulls(params: Any) -> Any:
+    """An explicit JSON null for a member means the member is absent (the validator let only optional ones
+    through), so the operations' defaults apply."""
+    if isinstance(params, dict):
+        return {key: without_nulls(value) for key, value in params.items() if value is not None}
+    if isinstance(params, list):
+        return [without_nulls(item) for item in params]
     return params
 
 

@@ -13,6 +13,7 @@ image over that is ImageTooLargeException, as Rekognition answers it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -26,6 +27,14 @@ from facesearch.errors import ImageTooLargeException, InvalidParameterException
 @cache
 def _compiled(pattern: str) -> regex.Pattern[str]:
     return regex.compile(pattern)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _lower_first(name: str) -> str:
@@ -110,6 +119,10 @@ def _check_string(value: Any, shape: StringShape, path: str, found: _Collector) 
     if not isinstance(value, str):
         found.add(value, path, "Member must be a string")
         return
+    if not _is_unicode(value):  # a lone surrogate (JSON "\\ud800") is no character any service can store
+        found.add(value.encode("utf-8", "backslashreplace").decode("ascii"), path,
+                  "Member must contain only valid Unicode characters")
+        return
     _check_range(len(value), value, shape, path, found, "Member must have length")
     enum = shape.enum
     if enum and value not in enum:
@@ -123,11 +136,15 @@ def _check_integer(value: Any, shape: Shape, path: str, found: _Collector) -> No
     if isinstance(value, bool) or not isinstance(value, int):
         found.add(value, path, "Member must be an integer")
         return
+    bits = 64 if shape.type_name == "long" else 32  # the model's integer is Java's int, long is long
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        found.add(value, path, f"Member must be a {bits}-bit integer")
+        return
     _check_range(value, value, shape, path, found, "Member must have value")
 
 
 def _check_float(value: Any, shape: Shape, path: str, found: _Collector) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         found.add(value, path, "Member must be a number")
         return
     _check_range(value, value, shape, path, found, "Member must have value")
