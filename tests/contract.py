@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.model import Shape
+
 from facesearch.wire.protocol import service_model
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -7,8 +7,8 @@ this module makes sure each of the 21 operations is called at least once, and th
 from __future__ import annotations
 
 import pytest
-from facesearch.operations import OPERATIONS
 
+from facesearch.operations import OPERATIONS
 from tests.conftest import ANNA, ANNA_SMILING, BEN, CHECKED_OPERATIONS, ContractViolation, photo
 
 

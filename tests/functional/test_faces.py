@@ -150,7 +150,6 @@ def test_s3_object_images_are_read_from_allowed_buckets(rekognition, collection,
 
 def test_an_image_with_a_hundred_faces_commits_them_all_in_two_transactions(rekognition, collection):
     from facesearch import services
-
     from tests.conftest import face_grid
 
     response = rekognition.index_faces(CollectionId="people", Image={"Bytes": face_grid()}, MaxFaces=100,

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from facesearch.vision.aligner import ARCFACE_TEMPLATE, CROP_SIZE, align, alignment_matrix, umeyama
 from PIL import Image
+
+from facesearch.vision.aligner import ARCFACE_TEMPLATE, CROP_SIZE, align, alignment_matrix, umeyama
 
 
 def similarity(scale: float, angle_deg: float, tx: float, ty: float) -> np.ndarray:

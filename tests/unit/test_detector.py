@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from facesearch.vision import onnx as models
 from facesearch.vision.detector import Detector, Letterbox, decode, letterbox, letterbox_scale, nms
 from facesearch.vision.imaging import decode_image
-from PIL import Image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

@@ -10,6 +10,9 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
+from moto import mock_aws
+from PIL import Image
+
 from facesearch.errors import (
     ImageTooLargeException,
     InvalidImageFormatException,
@@ -17,8 +20,6 @@ from facesearch.errors import (
     InvalidS3ObjectException,
 )
 from facesearch.vision.imaging import MAX_BYTES, MAX_S3_BYTES, decode_image, read_image_bytes
-from moto import mock_aws
-from PIL import Image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -256,3 +257,17 @@ def test_camera_mpo_jpeg_is_a_jpeg() -> None:
     buffer = io.BytesIO()
     image.save(buffer, format="MPO", save_all=True, append_images=[image])
     assert decode_image(buffer.getvalue()).format == "JPEG"
+
+
+def test_big_images_are_analysed_at_the_working_size_with_their_proportions() -> None:
+    from facesearch.vision.imaging import MAX_WORKING_SIDE
+
+    for kind in ("JPEG", "PNG"):
+        decoded = decode_image(encode(gradient(9000, 3000), kind))
+        assert (decoded.width, decoded.height) == (MAX_WORKING_SIDE, MAX_WORKING_SIDE // 3)
+
+
+def test_a_big_16_bit_png_keeps_its_grey_levels_when_shrunk() -> None:
+    grey = np.full((600, 5000), 32896, dtype=np.uint16)  # 32896 / 257 = 128
+    decoded = decode_image(encode(Image.fromarray(grey), "PNG"))
+    assert decoded.width == 4096 and set(np.unique(decoded.pixels)) == {128}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from facesearch.settings import Settings
 from facesearch.vision import onnx as models
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from facesearch.operations.render import face_detail
 from facesearch.vision import onnx as models
 from facesearch.vision.detector import LANDMARK_TYPES
 from facesearch.vision.imaging import DecodedImage, decode_image
 from facesearch.vision.pipeline import FacePipeline, get_pipeline
 from facesearch.vision.similarity import to_similarity
-from PIL import Image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

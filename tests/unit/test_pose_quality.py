@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from PIL import Image, ImageFilter
+
 from facesearch.vision.aligner import ARCFACE_TEMPLATE
 from facesearch.vision.pose import estimate_pose
 from facesearch.vision.quality import measure_quality
-from PIL import Image, ImageFilter
 
 FRONTAL = ARCFACE_TEMPLATE * 3  # a frontal face about 300 px wide
 

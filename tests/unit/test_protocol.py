@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
+
 from facesearch.errors import ResourceNotFoundException, SerializationException, UnknownOperationException
 from facesearch.wire import protocol
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
+
 from facesearch.index import shards as segments
 from facesearch.index.compaction import ORPHAN_GRACE, orphans
 from facesearch.index.fanout import slices

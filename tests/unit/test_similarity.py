@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from facesearch.vision import similarity
 from facesearch.vision.similarity import cosine_matrix, cosine_similarities, to_cosine, to_similarity, top_k
 

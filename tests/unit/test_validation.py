@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from facesearch.errors import ImageTooLargeException, InvalidParameterException
 from facesearch.wire.protocol import service_model
 from facesearch.wire.validation import validate

@@ -41,6 +41,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_S3_BYTES = 15 * 1024 * 1024
 MIN_SIDE = 80
 MAX_PIXELS = 80_000_000
+MAX_WORKING_SIDE = 4096  # the long side images are analysed at (larger ones are shrunk while decoding)
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -119,25 +120,40 @@ def sniff_format(data: bytes) -> str:
 
 
 def decode_image(data: bytes) -> DecodedImage:
-    """Decode JPEG/PNG bytes fully (truncation is an error), upright and RGB, with Rekognition's limits."""
+    """Decode JPEG/PNG bytes fully (truncation is an error), upright and RGB, with Rekognition's limits.
+
+    Within a memory budget: a JPEG much larger than the working size decodes at a reduced scale (the
+    decoder's own DCT scaling), 16-bit greys convert to 8 bits in integer blocks, and the result is shrunk to
+    at most MAX_WORKING_SIDE on its long side: Rekognition's smallest face is proportional to the image (40 px
+    at 1920 x 1080), so nothing it promises to find is lost.
+    """
     kind = sniff_format(data)
     with warnings.catch_warnings():
         # Pillow warns above its own limit and raises at twice it; both mean "too many pixels" here
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG"])
-            if image.width * image.height > MAX_PIXELS:
+            original = image.size
+            if original[0] * original[1] > MAX_PIXELS:
                 raise ImageTooLargeException(TOO_LARGE_MESSAGE)
+            if min(original) < MIN_SIDE:
+                raise InvalidParameterException(INVALID_PARAMETERS_MESSAGE)
+            if kind == "JPEG" and max(original) > 2 * MAX_WORKING_SIDE:
+                image.draft("RGB", _fit(original, MAX_WORKING_SIDE))  # at least that size, fewer pixels decoded
             image.load()  # decode every byte now: a truncated file fails here, not later
-            pixels = _to_rgb(_upright(image))
+            pixels = _working_pixels(_upright(image), MAX_WORKING_SIDE)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ImageTooLargeException(TOO_LARGE_MESSAGE) from error
         except _DECODE_ERRORS as error:
             raise InvalidImageFormatException(INVALID_FORMAT_MESSAGE) from error
     height, width = pixels.shape[:2]
-    if width < MIN_SIDE or height < MIN_SIDE:
-        raise InvalidParameterException(INVALID_PARAMETERS_MESSAGE)
     return DecodedImage(pixels=pixels, width=width, height=height, format=kind)
+
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """`size` scaled so its long side is `side` (never enlarged)."""
+    scale = min(1.0, side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -148,18 +164,36 @@ def _upright(image: Image.Image) -> Image.Image:
         return image
 
 
-def _to_rgb(image: Image.Image) -> np.ndarray:
-    """HxWx3 uint8 from any JPEG/PNG mode. 16-bit greys are scaled (Pillow's convert would clip them
-    to white); alpha is dropped, keeping the stored colour under it."""
+def _working_pixels(image: Image.Image, side: int) -> np.ndarray:
+    """HxWx3 uint8 from any JPEG/PNG mode, at most `side` on the long side. 16-bit greys are scaled (Pillow's
+    convert would clip them to white); alpha is dropped, keeping the stored colour under it. Colour is
+    converted before shrinking (so transparent pixels keep their colour), grey stays one channel until the
+    image is small: the peak stays near the decoder's own buffer."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        grey = np.asarray(image).astype(np.float64)
-        # 16-bit modes always span 0-65535; a 32-bit "I" image is scaled only if it leaves 0-255
-        if image.mode != "I" or grey.max(initial=0) > 255:
-            grey = grey / 257.0
-        grey = np.clip(grey.round(), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
+        image = Image.fromarray(_grey16_to_grey8(image), "L")
+    elif image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA").convert("RGB")
+    elif image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    if max(image.size) > side:
+        image = image.resize(_fit(image.size, side), Image.Resampling.BOX)
     if image.mode != "RGB":
         image = image.convert("RGB")
     return np.asarray(image)
+
+
+def _grey16_to_grey8(image: Image.Image, rows: int = 256) -> np.ndarray:
+    """16-bit greys (0-65535) -> 8 bits, round(v / 257), a block of rows at a time in integers: no full-size
+    16-bit or float64 copy beside the decoder's own buffer."""
+    width, height = image.size
+    out = np.empty((height, width), dtype=np.uint8)
+    scale = image.mode != "I"  # 16-bit modes span 0-65535; a 32-bit "I" image is scaled only if it leaves 0-255
+    if not scale:
+        extrema = image.getextrema()
+        scale = isinstance(extrema[1], int | float) and extrema[1] > 255
+    for top in range(0, height, rows):
+        block = np.asarray(image.crop((0, top, width, min(height, top + rows)))).astype(np.int64)
+        if scale:
+            block = (block + 128) // 257
+        out[top : top + rows] = np.clip(block, 0, 255)
+    return out
