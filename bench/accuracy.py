@@ -1,7 +1,7 @@
 """Face verification and identification accuracy on the shared LFW folds, fp32 and int8 side by side.
 
-    .venv/bin/python bench/accuracy.py                # table for fp32 and int8 (embeddings cached)
-    .venv/bin/python bench/accuracy.py --calibrate    # also print the numbers behind similarity.py
+    .venv/bin/python -m bench.accuracy                # table for fp32 and int8 (embeddings cached)
+    .venv/bin/python -m bench.accuracy --calibrate    # also print the numbers behind similarity.py
 
 Protocol (LFW View 2, folds 1-5 as shipped in ../shared/faces/lfw, 3,000 pairs):
 - each photo's labelled person is the detected face nearest the photo's centre;
@@ -17,34 +17,25 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "functions" / "api"))
-
 from facesearch.vision import onnx as models
-from facesearch.vision import similarity  # noqa: E402
-from facesearch.vision.aligner import align  # noqa: E402
-from facesearch.vision.detector import Detector  # noqa: E402
-from facesearch.vision.embedder import Embedder, l2_normalize  # noqa: E402
-from facesearch.vision.imaging import decode_image  # noqa: E402
-from PIL import Image  # noqa: E402
+from facesearch.vision import similarity
+from facesearch.vision.aligner import align
+from facesearch.vision.detector import Detector
+from facesearch.vision.embedder import Embedder, l2_normalize
+from facesearch.vision.imaging import decode_image
+from PIL import Image
+
+from bench.common.data import REPO, lfw_photos, shared_dir
 
 CACHE = REPO / ".cache" / "bench"
 # Cached embeddings are keyed by the model files and this; bump it when detection/alignment code changes.
 CACHE_VERSION = "2"
-
-
-def shared_dir() -> Path | None:
-    env = os.environ.get("FACESEARCH_SHARED")
-    path = Path(env) if env else REPO.parent / "shared"
-    return path if (path / "faces").is_dir() else None
 
 
 @dataclass(frozen=True)
@@ -192,7 +183,7 @@ def main() -> int:
         print("SKIP: ../shared/faces (or $FACESEARCH_SHARED) not found; LFW accuracy needs it")
         return 0
     lfw = shared / "faces" / "lfw"
-    paths = sorted((lfw / "images").glob("*/*.jpg"))
+    paths = lfw_photos(lfw)
     keys = [f"{p.parent.name}/{p.stem}" for p in paths]
     photos = {key: i for i, key in enumerate(keys)}
     identities = [p.parent.name for p in paths]

@@ -1,6 +1,6 @@
 """Detector recall on labelled group photos and false positives on no-face photos (fp32 and int8).
 
-    .venv/bin/python bench/detection.py
+    .venv/bin/python -m bench.detection
 
 - recall: every face box labelled in ../shared/faces/groups/{training,testing}.xml (dlib imglab format)
   whose shorter side is >= 40 px must be found. A label counts as found when a detection's centre lies in
@@ -20,15 +20,12 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "functions" / "api"))
-sys.path.insert(0, str(REPO / "bench"))
+import numpy as np
+from facesearch.vision import onnx as models
+from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, Detection, Detector
+from facesearch.vision.imaging import decode_image
 
-import numpy as np  # noqa: E402
-from accuracy import shared_dir  # noqa: E402
-from facesearch.vision import onnx as models  # noqa: E402
-from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, Detection, Detector  # noqa: E402
-from facesearch.vision.imaging import decode_image  # noqa: E402
+from bench.common.data import REPO, shared_dir
 
 MIN_FACE = 40
 

@@ -1,6 +1,6 @@
 """Warm latency per stage and per DetectFaces-equivalent call: fp32 vs int8, and vs face_recognition (dlib).
 
-    .venv/bin/python bench/speed.py [--photos 20] [--threads 1,2]
+    .venv/bin/python -m bench.speed [--photos 20] [--threads 1,2]
 
 On the London photos (1024x1024 JPEG, one face each), after one warm-up call, median of every photo:
 - decode: JPEG bytes -> upright RGB (imaging.decode_image)
@@ -31,20 +31,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "functions" / "api"))
-sys.path.insert(0, str(REPO / "bench"))
+from facesearch.vision import onnx as models
+from facesearch.vision.aligner import align
+from facesearch.vision.detector import Detector
+from facesearch.vision.embedder import Embedder
+from facesearch.vision.imaging import decode_image
+from facesearch.vision.pipeline import FacePipeline
+from facesearch.vision.pose import estimate_pose
+from facesearch.vision.quality import measure_quality
+from PIL import Image
 
-from accuracy import shared_dir  # noqa: E402
-from facesearch.vision import onnx as models  # noqa: E402
-from facesearch.vision.aligner import align  # noqa: E402
-from facesearch.vision.detector import Detector  # noqa: E402
-from facesearch.vision.embedder import Embedder  # noqa: E402
-from facesearch.vision.imaging import decode_image  # noqa: E402
-from facesearch.vision.pipeline import FacePipeline  # noqa: E402
-from facesearch.vision.pose import estimate_pose  # noqa: E402
-from facesearch.vision.quality import measure_quality  # noqa: E402
-from PIL import Image  # noqa: E402
+from bench.common.data import REPO, london_photos, shared_dir
 
 FR_PYTHON = REPO / ".cache" / "fr-venv" / "bin" / "python"
 
@@ -131,7 +128,7 @@ def interleaved_embed(threads: int, blobs: list[bytes], rounds: int = 30) -> tup
         crops.append(align(Image.fromarray(image.pixels), detector.detect(image.pixels)[0].landmarks))
     embedders = {v: Embedder(models.embedder_session(v, threads), flip=True) for v in ("fp32", "int8")}  # type: ignore[arg-type]
     times: dict[str, list[float]] = {v: [] for v in embedders}
-    for v, embedder in embedders.items():
+    for embedder in embedders.values():
         embedder.embed(crops[0][None])
     for round_ in range(rounds):
         order = list(embedders) if round_ % 2 == 0 else list(embedders)[::-1]
@@ -169,7 +166,7 @@ def main() -> int:
     if shared is None:
         print("SKIP: ../shared/faces (or $FACESEARCH_SHARED) not found; speed bench needs its photos")
         return 0
-    paths = sorted((shared / "faces" / "london" / "neutral_front").glob("*.jpg"))[: args.photos]
+    paths = london_photos(shared)[: args.photos]
     blobs = [p.read_bytes() for p in paths]
     size = Image.open(paths[0]).size
     print(f"{len(paths)} London photos ({size[0]}x{size[1]} JPEG), median warm ms per photo, x{args.repeats}")
