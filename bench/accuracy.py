@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
+from bench.common.data import REPO, lfw_photos, shared_dir
 from facesearch.vision import onnx as models
 from facesearch.vision import similarity
 from facesearch.vision.aligner import align
 from facesearch.vision.detector import Detector
 from facesearch.vision.embedder import Embedder, l2_normalize
 from facesearch.vision.imaging import decode_image
-from PIL import Image
-
-from bench.common.data import REPO, lfw_photos, shared_dir
 
 CACHE = REPO / ".cache" / "bench"
 # Cached embeddings are keyed by the model files and this; bump it when detection/alignment code changes.

@@ -21,11 +21,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+
+from bench.common.data import REPO, shared_dir
 from facesearch.vision import onnx as models
 from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, Detection, Detector
 from facesearch.vision.imaging import decode_image
-
-from bench.common.data import REPO, shared_dir
 
 MIN_FACE = 40
 

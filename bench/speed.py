@@ -31,6 +31,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
+
+from bench.common.data import REPO, london_photos, shared_dir
 from facesearch.vision import onnx as models
 from facesearch.vision.aligner import align
 from facesearch.vision.detector import Detector
@@ -39,9 +42,6 @@ from facesearch.vision.imaging import decode_image
 from facesearch.vision.pipeline import FacePipeline
 from facesearch.vision.pose import estimate_pose
 from facesearch.vision.quality import measure_quality
-from PIL import Image
-
-from bench.common.data import REPO, london_photos, shared_dir
 
 FR_PYTHON = REPO / ".cache" / "fr-venv" / "bin" / "python"
 

@@ -83,7 +83,6 @@ def configure_environment(key_id: str, secret: str) -> None:
 def provision() -> None:
     from facesearch.services import dynamodb_client, s3_client
     from facesearch.settings import Settings
-
     from local.provision import create_bucket, create_table
 
     settings = Settings.from_env()
@@ -99,7 +98,6 @@ class LambdaHTTPHandler(BaseHTTPRequestHandler):
 
     def _deliver(self) -> None:
         import app
-
         from local.lambda_event import LambdaContext, function_url_event
 
         length = int(self.headers.get("Content-Length") or 0)

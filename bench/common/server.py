@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
-from facesearch.services import Services, build_services, dynamodb_client
-from facesearch.settings import Settings
 
 from bench.common.data import REPO
+from facesearch.services import Services, build_services, dynamodb_client
+from facesearch.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -11,15 +11,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from bench.common.report import ms, timed
+from bench.common.server import Rekognition
 from facesearch.index.embedding_index import OVER_FETCH
 from facesearch.services import Services
 from facesearch.storage import Collection
 from facesearch.vision.imaging import decode_image
 from facesearch.vision.pipeline import get_pipeline
 from facesearch.vision.similarity import to_cosine
-
-from bench.common.report import ms, timed
-from bench.common.server import Rekognition
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

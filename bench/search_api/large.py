@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from facesearch.services import Services
-
 from bench.common.data import Person
 from bench.common.report import log, timed
 from bench.common.server import Rekognition
 from bench.search_api.gallery import GalleryStats, build_gallery
 from bench.search_api.padding import Padding, pad_collection
 from bench.search_api.probes import Probe, ProbeResult, search
+from facesearch.services import Services
 
 
 @dataclass(frozen=True)

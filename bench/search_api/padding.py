@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from bench.common.report import log
 from facesearch.geometry import BoundingBox
 from facesearch.index.shards import EMBEDDING_DIM
 from facesearch.services import Services
 from facesearch.storage import FaceRecord, SegmentRef
 from facesearch.vision import FACE_MODEL_VERSION
-
-from bench.common.report import log
 
 SYNTHETIC_BOX = BoundingBox(width=0.3, height=0.4, left=0.35, top=0.3)
 

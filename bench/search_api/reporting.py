@@ -7,14 +7,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from facesearch.index.shards import MAX_SHARD_ROWS
-from facesearch.vision import onnx
-
 from bench.common.report import LATENCY_HEADER, latency_row, pct, ratio, single_row, table
 from bench.search_api.gallery import GalleryStats
 from bench.search_api.large import LargeRun
 from bench.search_api.padding import layout
 from bench.search_api.probes import ProbeStats
+from facesearch.index.shards import MAX_SHARD_ROWS
+from facesearch.vision import onnx
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,9 @@ def calibration_faces() -> list[tuple[np.ndarray, np.ndarray]]:
 def sface_samples(faces: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
     """Aligned 112x112 crops exactly as the service makes them, plus their mirror images."""
     sys.path.insert(0, str(REPO / "functions" / "api"))
-    from facesearch.vision.aligner import align
     from PIL import Image
+
+    from facesearch.vision.aligner import align
 
     for crop, points in faces:
         aligned = align(Image.fromarray(crop), points)
