@@ -133,15 +133,23 @@ class Table:
         self._batch_write([{"DeleteRequest": {"Key": to_item(key)}} for key in keys])
         return len(keys)
 
-    def _batch_write(self, requests: Sequence[Mapping[str, Any]]) -> int:
+    def _batch_write(self, requests: Sequence[Mapping[str, Any]], workers: int = 8) -> int:
+        """BatchWriteItem calls of 25 requests (in parallel when there are many); returns how many calls."""
+        chunks = [list(requests[start : start + BATCH_WRITE_LIMIT])
+                  for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
+        if len(chunks) <= 2:
+            return sum(self._write_chunk(chunk) for chunk in chunks)
+        with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+            return sum(pool.map(self._write_chunk, chunks))
+
+    def _write_chunk(self, chunk: list[Mapping[str, Any]]) -> int:
         calls = 0
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {self.name: list(requests[start : start + BATCH_WRITE_LIMIT])}
-            while pending:
-                with dynamo_errors():
-                    response = self.client.batch_write_item(RequestItems=pending)
-                calls += 1
-                pending = dict(response.get("UnprocessedItems") or {})
+        pending: dict[str, Any] = {self.name: chunk}
+        while pending:
+            with dynamo_errors():
+                response = self.client.batch_write_item(RequestItems=pending)
+            calls += 1
+            pending = dict(response.get("UnprocessedItems") or {})
         return calls
 
     def transact(self, actions: Sequence[Action]) -> None:
