@@ -150,6 +150,8 @@ class Table:
                 response = self.client.batch_write_item(RequestItems=pending)
             calls += 1
             pending = dict(response.get("UnprocessedItems") or {})
+            if pending:
+                time.sleep(min(0.02 * 2**calls, 0.5))  # throttled: DynamoDB asks for backoff
         return calls
 
     def transact(self, actions: Sequence[Action]) -> None:
