@@ -36,9 +36,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "functions" / "api"), str(REPO / "bench")]
 
-from search_api import Endpoint, pad_collection, rekognition, transaction_cost  # noqa: E402
+from search_api import Endpoint, free_port, pad_collection, rekognition, transaction_cost
 
-from local import backend as local_backend  # noqa: E402
+from local import backend as local_backend
 
 PHOTO = REPO / "tests" / "fixtures" / "faces" / "london_021_neutral.jpg"
 MODES = ("items", "table")
@@ -109,8 +109,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=8, help="IndexFaces (and DetectFaces) per size and backend")
     args = parser.parse_args(argv)
     image = PHOTO.read_bytes()
-    from tests.functional.serve_process import free_port
-
     stacks = {mode: start_stack(mode, free_port()) for mode in MODES}
     rows: list[tuple[Any, ...]] = []
     try:
