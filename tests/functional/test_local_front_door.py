@@ -2,7 +2,7 @@
 
 Over real sockets against a `python -m local.serve` subprocess with short timeouts, so each case takes
 seconds: idle and slow-loris connections get closed, a thousand of them cost no threads and hold up
-nobody, an oversized body is refused in Lambda's own shape without being read, a bad Content-Length
+nobody, past the connection limit a newcomer waits for a free slot, an oversized body is refused in Lambda's own shape without being read, a bad Content-Length
 gets a 400, and a chunked body is read whole.
 """
 
@@ -112,6 +112,21 @@ def test_a_thousand_idle_connections_cost_no_threads_and_hold_up_no_other_client
         for sock in idle:  # released all at once
             sock.close()
     client.list_collections()
+
+
+def test_past_the_connection_limit_a_new_client_waits_for_a_free_slot_not_for_ever():
+    with serve("--connection-limit", "20", "--idle-timeout", str(IDLE_TIMEOUT)) as small:
+        small.client().list_collections()
+        idle = [socket.create_connection(("127.0.0.1", small.port), timeout=10) for _ in range(20)]
+        newcomer = small.client(read_timeout=20)  # a new connection, not one of a pool accepted before
+        try:
+            started = time.monotonic()
+            newcomer.list_collections()  # queued in the listen backlog until idle connections are closed
+            waited = time.monotonic() - started
+        finally:
+            for sock in idle:
+                sock.close()
+        assert IDLE_TIMEOUT - 1 <= waited <= IDLE_TIMEOUT + 8
 
 
 def test_a_body_over_lambda_s_invoke_limit_gets_lambda_s_413_through_boto3(served):
