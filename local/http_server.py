@@ -1,4 +1,4 @@
-"""The local endpoint's HTTP server: waitress, set up so that no client can tie it up or make it read without limit.
+"""The local endpoint's HTTP server: waitress, set up so that no client can tie it up.
 
 waitress reads requests on one asynchronous loop and hands only complete ones to a fixed pool of
 threads, so idle or slow connections cost a socket each, never a thread. On top of its settings:
