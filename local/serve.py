@@ -1,7 +1,8 @@
 """`make serve`: the Lambda handler behind a local HTTP endpoint, with moto as S3 + DynamoDB.
 
 Each HTTP request becomes the Function URL event the deployed function gets, so what answers
-locally is the same code, auth included. By default an embedded moto server is the backend; set
+locally is the same code, auth included (local/function_url.py; the HTTP server and its limits are
+local/http_server.py). By default an embedded moto process is the backend (local/backend.py); set
 FACESEARCH_AWS_ENDPOINT (any S3/DynamoDB-compatible endpoint) or FACESEARCH_BACKEND=aws (real AWS,
 with your usual AWS credentials) to use another one.
 """
@@ -13,15 +14,16 @@ import json
 import logging
 import os
 import secrets
-import socket
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from local import backend as local_backend
+from local.backend import Backend
+from local.function_url import FunctionUrl
+from local.http_server import Limits, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS_FILE = ROOT / ".cache" / "dev-keys.json"
-log = logging.getLogger("facesearch.local")
 
 
 def dev_keys() -> tuple[str, str]:
@@ -41,25 +43,15 @@ def dev_keys() -> tuple[str, str]:
     return key_id, secret
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_backend() -> object | None:
-    """Start moto unless another backend is configured; returns the server to stop, if any."""
+def start_backend() -> Backend | None:
+    """Start the embedded moto process unless another backend is configured; returns it, to stop."""
     if os.environ.get("FACESEARCH_BACKEND") == "aws" or os.environ.get("FACESEARCH_AWS_ENDPOINT"):
         return None
-    from moto.server import ThreadedMotoServer
-
-    port = int(os.environ.get("FACESEARCH_MOTO_PORT") or free_port())
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    os.environ["FACESEARCH_AWS_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    backend = local_backend.start(port=int(os.environ.get("FACESEARCH_MOTO_PORT") or 0))
+    os.environ["FACESEARCH_AWS_ENDPOINT"] = backend.endpoint
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "moto")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "moto")
-    return server
+    return backend
 
 
 def configure_environment(key_id: str, secret: str) -> None:
@@ -90,36 +82,6 @@ def provision() -> None:
     create_bucket(s3_client(settings), settings.bucket_name, settings.region)
 
 
-class LambdaHTTPHandler(BaseHTTPRequestHandler):
-    """Every method goes to the handler, which refuses what is not `POST /` as the service does."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # header and body are two writes: Nagle + delayed ACK add ~40 ms
-
-    def _deliver(self) -> None:
-        import app
-        from local.lambda_event import LambdaContext, function_url_event
-
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        url = urlsplit(self.path)
-        event = function_url_event(self.command, url.path or "/", url.query, dict(self.headers.items()), body,
-                                   source_ip=self.client_address[0])
-        result = app.lambda_handler(event, LambdaContext.fresh())
-        payload = result["body"].encode("utf-8")
-        self.send_response(result["statusCode"])
-        for name, value in result["headers"].items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _deliver
-
-    def log_message(self, format: str, *args: object) -> None:
-        log.info("%s %s", self.address_string(), format % args)
-
-
 def usage(endpoint: str, key_id: str, secret: str, region: str) -> str:
     return f"""
 facesearch is listening on {endpoint}  (region {region}; backend {os.environ.get('FACESEARCH_AWS_ENDPOINT', 'AWS')})
@@ -143,29 +105,39 @@ Ctrl-C stops it (moto keeps its data in memory only).
 
 
 def main(argv: list[str] | None = None) -> int:
+    defaults = Limits()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8085")))
+    parser.add_argument("--threads", type=int, default=defaults.threads, help="requests handled at once")
+    parser.add_argument("--connection-limit", type=int, default=defaults.connection_limit)
+    parser.add_argument("--idle-timeout", type=int, default=defaults.idle_timeout,
+                        help="seconds a connection may stay silent before it is closed")
+    parser.add_argument("--request-timeout", type=float, default=defaults.request_timeout,
+                        help="seconds a request may take to arrive, first byte to last")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sys.path.insert(0, str(ROOT / "functions" / "api"))
 
     key_id, secret = dev_keys()
     backend = start_backend()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     configure_environment(key_id, secret)
     provision()
-    server = ThreadingHTTPServer((args.host, args.port), LambdaHTTPHandler)
+    import app
+
+    limits = Limits(threads=args.threads, connection_limit=args.connection_limit, idle_timeout=args.idle_timeout,
+                    request_timeout=args.request_timeout)
+    server = make_server(FunctionUrl(app.lambda_handler), args.host, args.port, limits)
     endpoint = f"http://{args.host}:{args.port}"
     print(usage(endpoint, key_id, secret, os.environ["AWS_REGION"]), flush=True)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
         if backend is not None:
-            backend.stop()  # type: ignore[attr-defined]
+            backend.stop()
     return 0
 
 

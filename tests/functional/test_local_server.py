@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,43 +14,17 @@ import boto3
 import pytest
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
-KEY_ID, SECRET = "FSKLOCALTEST", "local-test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from tests.functional.serve_process import KEY_ID, ROOT, SECRET, serve
 
 BACKEND: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "FACESEARCH_ACCESS_KEY_ID": KEY_ID, "FACESEARCH_SECRET_ACCESS_KEY": SECRET}
-    for name in ("FACESEARCH_AWS_ENDPOINT", "FACESEARCH_BACKEND", "TABLE_NAME", "BUCKET_NAME", "INPUT_BUCKETS"):
-        env.pop(name, None)
-    server = subprocess.Popen([sys.executable, "-m", "local.serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    banner = []
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        banner.append(line)
-        if "Ctrl-C stops it" in line:
-            break
-    else:
-        server.kill()
-        pytest.fail("make serve did not start:\n" + "".join(banner))
-    assert url in "".join(banner) and KEY_ID in "".join(banner)  # it prints how to call it
-    BACKEND["url"] = "".join(banner).split("backend ", 1)[1].split(")", 1)[0]
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with serve() as served:
+        assert served.url in served.banner and KEY_ID in served.banner  # it prints how to call it
+        BACKEND["url"] = served.backend
+        yield served.url
 
 
 def test_boto3_manages_collections_over_http(endpoint):
