@@ -127,7 +127,8 @@ def quantize(face_ids: Sequence[str], embeddings: np.ndarray) -> QuantizedShard:
 
 
 def dequantize(shard: QuantizedShard) -> np.ndarray:
-    return shard.codes.astype(np.float32) * shard.scales.reshape(-1, 1)
+    rows: np.ndarray = shard.codes.astype(np.float32) * shard.scales.reshape(-1, 1)
+    return rows
 
 
 def _aligned(offset: int) -> int:
