@@ -78,6 +78,21 @@ def test_decoded_shard_is_a_view_of_the_object_bytes():
     assert not shard.codes.flags.writeable and not shard.codes.flags.owndata
 
 
+def test_compaction_concatenates_and_drops_rows_without_touching_their_codes():
+    rng = np.random.default_rng(16)
+    ids, rows = face_ids(rng, 50), unit_rows(rng, 50)
+    whole = q.quantize(ids, rows)
+    parts = [q.quantize(ids[:20], rows[:20]), q.quantize(ids[20:], rows[20:])]
+    joined = q.concat(parts)
+    np.testing.assert_array_equal(joined.codes, whole.codes)
+    np.testing.assert_array_equal(joined.scales, whole.scales)
+    keep = np.arange(50) % 3 != 0
+    kept = q.take(joined, keep)
+    assert kept.face_ids(np.arange(len(kept))) == [i for i, k in zip(ids, keep, strict=True) if k]
+    np.testing.assert_array_equal(q.from_bytes(q.to_bytes(kept)).codes, whole.codes[keep])
+    assert len(q.concat([])) == 0
+
+
 def test_empty_shard_round_trips():
     shard = q.from_bytes(q.to_bytes(q.quantize([], np.empty((0, q.DIM), np.float32))))
     assert len(shard) == 0 and shard.max_scale == 0.0

@@ -126,6 +126,22 @@ def quantize(face_ids: Sequence[str], embeddings: np.ndarray) -> QuantizedShard:
     return QuantizedShard(encode_face_ids(face_ids), codes, scales)
 
 
+def concat(parts: Sequence[QuantizedShard]) -> QuantizedShard:
+    """One shard of several (compaction): lossless, as every row keeps its own scale."""
+    if not parts:
+        return QuantizedShard(np.empty((0, ID_BYTES), np.uint8), np.empty((0, DIM), np.int8), np.empty(0, np.float32))
+    return QuantizedShard(
+        np.concatenate([part.ids for part in parts]),
+        np.concatenate([part.codes for part in parts]),
+        np.concatenate([part.scales for part in parts]).astype(np.float32, copy=False),
+    )
+
+
+def take(shard: QuantizedShard, keep: np.ndarray) -> QuantizedShard:
+    """The rows of `shard` selected by a boolean mask or row numbers (compaction drops deleted faces)."""
+    return QuantizedShard(shard.ids[keep], np.ascontiguousarray(shard.codes[keep]), shard.scales[keep])
+
+
 def dequantize(shard: QuantizedShard) -> np.ndarray:
     rows: np.ndarray = shard.codes.astype(np.float32) * shard.scales.reshape(-1, 1)
     return rows
@@ -227,6 +243,11 @@ def _select(approx: np.ndarray, delta: float, k: int, min_cosine: float) -> tupl
 def candidates(shard: QuantizedShard, query: np.ndarray, k: int, min_cosine: float) -> Shortlist:
     """The faces of `shard` that may be among the exact k best at or above min_cosine, best first."""
     approx, delta = approx_scores(shard, query)
+    return shortlist(shard, approx, delta, k, min_cosine)
+
+
+def shortlist(shard: QuantizedShard, approx: np.ndarray, delta: float, k: int, min_cosine: float) -> Shortlist:
+    """`candidates` from scores already computed: a wider k after deletions needs no second scan."""
     rows, unseen_below = _select(approx, delta, k, min_cosine)
     return Shortlist(tuple(shard.face_ids(rows)), approx[rows], delta, unseen_below)
 
