@@ -72,18 +72,26 @@ def median_ms(samples: list[float]) -> float:
     return float(np.median(samples) * 1e3)
 
 
-def alternate(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median ms of each contender, run round-robin (order reversed every round) so all see the same load."""
+@dataclass(frozen=True)
+class Timing:
+    wall_ms: float  # median elapsed time
+    cpu_ms: float  # median CPU time of this thread: what a dedicated core would take, less memory contention
+
+
+def alternate(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, Timing]:
+    """Medians of each contender, run round-robin (order reversed every round) so all see the same load."""
     names = list(contenders)
     for name in names:
         contenders[name]()
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names if r % 2 == 0 else reversed(names):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             contenders[name]()
-            samples[name].append(time.perf_counter() - started)
-    return {name: median_ms(values) for name, values in samples.items()}
+            cpu[name].append(time.thread_time() - started_cpu)
+            wall[name].append(time.perf_counter() - started)
+    return {name: Timing(median_ms(wall[name]), median_ms(cpu[name])) for name in names}
 
 
 @dataclass
@@ -130,19 +138,19 @@ def build(faces: int, shard_rows: int, model: scale_data.FaceModel, probes: scal
         real = probes.gallery[i::count][:rows_here]
         rows = np.concatenate([real, scale_data.draw(model, rng, rows_here - len(real))]).astype(np.float32)
         codes, scales = q.quantize_rows(rows)
-        shard = q.QuantizedShard(scale_data.raw_ids(rng, rows_here), codes, scales)
+        shard = q.QuantizedShard(scale_data.raw_ids(rng, rows_here), q.to_excess(codes), scales)
         collection.shards.append(shard)
         if i * shard_rows < min(faces, MILLION):
             collection.fp32.append(rows)
             collection.fp32_ids.append(np.array(shard.face_ids(np.arange(rows_here)), dtype="<U36"))
-        cosines = rows @ queries.T
         for j, query in enumerate(queries):
-            references[j].add(cosines[:, j], i * shard_rows, max(MAX_FACES), min(THRESHOLDS))
+            cosines = cosine_similarities(query, rows)  # today's exact float32 scan
+            references[j].add(cosines, i * shard_rows, max(MAX_FACES), min(THRESHOLDS))
             approx, delta = q.approx_scores(shard, query)
             collection.deltas.append(delta)
-            error = float(np.abs(approx - cosines[:, j]).max())
-            collection.worst_error_ratio = max(collection.worst_error_ratio, error / delta)
-            collection.bound_misses += int(np.sum(np.abs(approx - cosines[:, j]) > delta))
+            error = np.abs(approx - cosines)
+            collection.worst_error_ratio = max(collection.worst_error_ratio, float(error.max()) / delta)
+            collection.bound_misses += int(np.sum(error > delta))
             wanted: set[str] = set()
             for k in MAX_FACES:
                 for t in THRESHOLDS:
@@ -215,17 +223,19 @@ def section_scan(collection: Collection, queries: np.ndarray, rounds: int) -> di
         "compact kernel": lambda: [q.approx_scores(s, query) for s in first],
         "compact scan": compact_scan,
     }, rounds)
-    code_bytes = sum(s.codes.nbytes + s.scales.nbytes for s in first)
+    code_bytes = sum(s.codes.nbytes for s in first)  # what "read codes" reads; the scan also reads 8 B/face more
     fp32_bytes = sum(rows.nbytes for rows in collection.fp32)
-    read = code_bytes / timed["read codes"] / 1e6
+    read = timed["read codes"]
     print(f"\n3. warm scan of {faces:,} faces on one core (MaxFaces {TIMED_K}, cosine >= {TIMED_COSINE}), "
-          f"medians of {rounds} alternating rounds")
-    print(f"   {'':16}{'ms':>8}{'GB/s':>8}{'of read bw':>12}{'vs fp32 scan':>14}")
-    for name, nbytes, bandwidth in (("read codes", code_bytes, read), ("read fp32", fp32_bytes, read),
-                                    ("fp32 scan", fp32_bytes, read), ("compact kernel", code_bytes, read),
-                                    ("compact scan", code_bytes, read)):
-        rate = nbytes / timed[name] / 1e6
-        print(f"   {name:16}{timed[name]:8.1f}{rate:8.2f}{rate / bandwidth:12.2f}{timed['fp32 scan'] / timed[name]:14.2f}")
+          f"medians of {rounds} alternating rounds; wall time and this thread's CPU time")
+    print(f"   {'':16}{'wall ms':>9}{'cpu ms':>8}{'GB/s':>7}{'of read bw':>11}{'(cpu)':>7}{'x fp32 scan':>12}{'(cpu)':>7}")
+    for name, nbytes in (("read codes", code_bytes), ("read fp32", fp32_bytes), ("fp32 scan", fp32_bytes),
+                         ("compact kernel", code_bytes), ("compact scan", code_bytes)):
+        t = timed[name]
+        fraction = nbytes / t.wall_ms / (code_bytes / read.wall_ms)
+        fraction_cpu = nbytes / t.cpu_ms / (code_bytes / read.cpu_ms)
+        print(f"   {name:16}{t.wall_ms:9.1f}{t.cpu_ms:8.1f}{nbytes / t.wall_ms / 1e6:7.2f}{fraction:11.2f}"
+              f"{fraction_cpu:7.2f}{timed['fp32 scan'].wall_ms / t.wall_ms:12.2f}{timed['fp32 scan'].cpu_ms / t.cpu_ms:7.2f}")
     if len(collection.shards) > len(first):
         everything = collection.shards
         words_all = [s.codes.view(np.uint64).reshape(-1) for s in everything]
@@ -235,25 +245,29 @@ def section_scan(collection: Collection, queries: np.ndarray, rounds: int) -> di
                                             TIMED_K, TIMED_COSINE),
         }, max(3, rounds // 3))
         n_all = sum(len(s) for s in everything)
-        print(f"   all {n_all:,} faces: compact scan {whole['compact scan']:.0f} ms "
-              f"({whole['compact scan'] / n_all * MILLION:.1f} ms per 1M), plain read {whole['read codes']:.0f} ms, "
-              f"ratio {whole['read codes'] / whole['compact scan']:.2f}")
+        scan, plain = whole["compact scan"], whole["read codes"]
+        print(f"   all {n_all:,} faces: compact scan {scan.wall_ms:.0f} ms wall / {scan.cpu_ms:.0f} ms cpu "
+              f"({scan.wall_ms / n_all * MILLION:.1f} / {scan.cpu_ms / n_all * MILLION:.1f} ms per 1M); plain read "
+              f"{plain.wall_ms:.0f} / {plain.cpu_ms:.0f} ms: {plain.wall_ms / scan.wall_ms:.2f} / "
+              f"{plain.cpu_ms / scan.cpu_ms:.2f} of read bw")
     return timed
 
 
 def section_kernels(collection: Collection, queries: np.ndarray, rounds: int) -> None:
     first = collection.shards[: len(collection.fp32)]
-    codes = np.concatenate([s.codes for s in first])
+    stored = np.concatenate([s.codes for s in first])  # excess-128 uint8, as shipped
+    codes = (stored ^ np.uint8(0x80)).view(np.int8)  # the signed codes, for the kernels that want them
     scales = np.concatenate([s.scales for s in first])
-    one = q.QuantizedShard(np.zeros((len(codes), q.ID_BYTES), np.uint8), codes, scales)
+    one = q.QuantizedShard(np.zeros((len(codes), q.ID_BYTES), np.uint8), stored, scales)
     query = queries[0]
     query_codes, _ = q.quantize_query(query)
     exact_dots = codes[:2000].astype(np.int32) @ query_codes.astype(np.int32)
     integer = scale_kernels.matmul_integer(codes)
     assert np.array_equal(integer(query_codes)[:2000, 0], exact_dots)
-    nbits = scale_kernels.matmul_nbits(codes, scales)
+    nbits = scale_kernels.matmul_nbits(stored, scales)
     blocks = scale_kernels.numpy_blocks(codes)
-    words = codes.view(np.uint64).reshape(-1)
+    q.approx_scores(one, query)  # computes the row offsets once, as a warm shard has them
+    words = stored.view(np.uint64).reshape(-1)
     timed = alternate({
         "read codes": lambda: np.add.reduce(words),
         "simsimd (shipped)": lambda: q.approx_scores(one, query),
@@ -263,17 +277,19 @@ def section_kernels(collection: Collection, queries: np.ndarray, rounds: int) ->
     }, rounds)
     approx, _ = q.approx_scores(one, query)
     print(f"\n4. int8 kernels on one {len(codes):,}-row array, one thread (score only, no selection)")
-    print(f"   {'':20}{'ms':>8}{'of read bw':>12}   note")
+    print(f"   {'':20}{'wall ms':>9}{'cpu ms':>8}{'of read bw':>11}{'(cpu)':>7}   note")
     notes = {
         "read codes": "np.add.reduce over the same bytes",
-        "simsimd (shipped)": "exact integer dots; includes the row-scale multiply",
+        "simsimd (shipped)": "unsigned kernel, exact integer dots; includes offset and scale passes",
         "ort MatMulInteger": "codes as an OrtValue over numpy (no copy); int32 out",
         "ort MatMulNBits": f"needs a session per shard: built in {nbits.build_seconds * 1e3:.0f} ms (prepack copy); "
                            f"max |diff| vs simsimd {np.abs(nbits.run(query) - approx).max():.4f}",
         "numpy blocks": "4096-row float32 blocks + sgemv",
     }
-    for name, ms in timed.items():
-        print(f"   {name:20}{ms:8.1f}{timed['read codes'] / ms:12.2f}   {notes[name]}")
+    read = timed["read codes"]
+    for name, t in timed.items():
+        print(f"   {name:20}{t.wall_ms:9.1f}{t.cpu_ms:8.1f}{read.wall_ms / t.wall_ms:11.2f}{read.cpu_ms / t.cpu_ms:7.2f}"
+              f"   {notes[name]}")
 
 
 def section_recall(collection: Collection, queries: np.ndarray, shard_rows: int) -> None:
@@ -289,6 +305,7 @@ def section_recall(collection: Collection, queries: np.ndarray, shard_rows: int)
                  for score, where in zip(ref.scores, ref.where, strict=True)]
         references.append(sorted(pairs, key=lambda pair: (-pair[0], pair[1])))
     total_hit = total_ref = 0
+    misses: list[str] = []
     for t in THRESHOLDS:
         cells = []
         for k in MAX_FACES:
@@ -300,6 +317,9 @@ def section_recall(collection: Collection, queries: np.ndarray, shard_rows: int)
                 result = q.rescore(shortlist, collection.exact[j], query, k, t)
                 got = [face_id for face_id, _ in result.matches]
                 assert result.complete, "no face was deleted, so every answer must be complete"
+                missing = set(expected) - set(got)
+                if missing:
+                    misses.append(_explain(missing, references[j], result, collection.exact[j], query, k, t))
                 hit += len(set(got) & set(expected))
                 ref_count += len(expected)
                 same_order += got == expected
@@ -310,10 +330,25 @@ def section_recall(collection: Collection, queries: np.ndarray, shard_rows: int)
             cells.append(f"{recall:7.2f} ({same_order}/{len(queries)}) [+{np.mean(reads):.0f}]")
         print(f"   {t:8.1f}" + "".join(f"{cell:>24}" for cell in cells))
     print(f"   overall: {total_hit}/{total_ref} exact answers found = {100.0 * total_hit / max(total_ref, 1):.3f} %")
+    for line in misses:
+        print("   missed: " + line)
     print("\n6. the error bound (every face, every query)")
     print(f"   bound used (delta): median {np.median(collection.deltas):.4f}, max {np.max(collection.deltas):.4f}; "
           f"worst |int8 - exact| seen = {collection.worst_error_ratio:.2f} x delta; faces past the bound: "
           f"{collection.bound_misses}")
+
+
+def _explain(missing: set[str], reference: list[tuple[float, str]], result: q.Rescored,
+             exact: dict[str, np.ndarray], query: np.ndarray, k: int, t: float) -> str:
+    """Why an exact answer was not returned: its scores in the reference and in the re-scoring."""
+    scores = {face_id: score for score, face_id in reference}
+    parts = []
+    for face_id in sorted(missing):
+        rescored = float(np.asarray(exact[face_id], np.float32) @ query) if face_id in exact else None
+        parts.append(f"{face_id} reference {scores[face_id]:.8f}, re-scored "
+                     f"{'not shortlisted' if rescored is None else f'{rescored:.8f}'}")
+    last = result.matches[-1][1] if result.matches else float("nan")
+    return f"MaxFaces {k}, cosine >= {t}: " + "; ".join(parts) + f"; answer's last score {last:.8f}"
 
 
 def _face_id(collection: Collection, where: int, shard_rows: int) -> str:
@@ -327,13 +362,14 @@ def section_fanout(collection: Collection, queries: np.ndarray, slice_rows: int,
     slices = [collection.shards[i : i + per_slice] for i in range(0, len(collection.shards), per_slice)]
     pool = scale_fanout.WorkerPool(slices, workers)
     try:
-        slice_ms, merge_ms_run, payloads, finals = [], [], [], []
+        slice_ms, slice_cpu_ms, merge_ms_run, payloads, finals = [], [], [], [], []
         shortlists: list[q.Shortlist] = []
         for query in queries:
             results = pool.search(query, TIMED_K, TIMED_COSINE)
             full = [r for r, shards in zip(results, _owned(slices, workers), strict=True)
                     if sum(len(s) for s in shards) == per_slice * shard_rows]
             slice_ms += [r.seconds * 1e3 for r in (full or results)]
+            slice_cpu_ms += [r.cpu_seconds * 1e3 for r in (full or results)]
             payloads += [scale_fanout.payload_bytes(r.shortlist) for r in results]
             started = time.perf_counter()
             merged = q.merge([r.shortlist for r in results], TIMED_K, TIMED_COSINE)
@@ -346,24 +382,26 @@ def section_fanout(collection: Collection, queries: np.ndarray, slice_rows: int,
     other_rows = (500_000, 2 * MILLION, 5 * MILLION)
     counts = {max(1, math.ceil(f / rows)) for f in targets for rows in (slice_rows, *other_rows)}
     merge_ms = {count: _merge_ms(shortlists, count, rng) for count in sorted(counts)}
-    slice_arr = np.array(slice_ms)
+    slice_arr, slice_cpu = np.array(slice_ms), np.array(slice_cpu_ms)
     print(f"\n7. fan-out: {len(slices)} slices of up to {per_slice * shard_rows:,} faces over {workers} worker processes, "
           f"{len(queries)} queries (MaxFaces {TIMED_K}, cosine >= {TIMED_COSINE})")
     print(f"   per-slice scan+merge (one core): p50 {np.percentile(slice_arr, 50):.1f} ms, "
-          f"p95 {np.percentile(slice_arr, 95):.1f} ms; answer payload p50 {np.median(payloads) / 1e3:.1f} KB")
+          f"p95 {np.percentile(slice_arr, 95):.1f} ms elapsed; CPU time p50 {np.percentile(slice_cpu, 50):.1f}, "
+          f"p95 {np.percentile(slice_cpu, 95):.1f} ms; answer payload p50 {np.median(payloads) / 1e3:.1f} KB")
     print(f"   caller's merge of {len(slices)} shortlists: p50 {np.median(merge_ms_run):.2f} ms; "
           f"final shortlist p50 {np.median(finals):.0f} faces (face items read)")
     print("   parameters: " + ", ".join(f"{f.name}={getattr(params, f.name)}" for f in fields(params)))
     bytes_per_face = collection.shards[0].nbytes / len(collection.shards[0])
-    print(f"   {'faces':>12}{'slices':>8}{'p50 ms':>9}{'p95 ms':>9}{'cold +ms':>10}   (slices of {slice_rows:,})")
-    for faces in targets:
-        m = scale_fanout.model(faces, slice_rows, slice_arr, merge_ms, np.array(finals), bytes_per_face, params, rng)
-        print(f"   {faces:12,}{m.slices:8}{m.p50_ms:9.1f}{m.p95_ms:9.1f}{m.cold_extra_ms:10.0f}")
-    print("   other slice sizes for 20M faces (slice time scaled linearly from the measured one):")
-    for rows in other_rows:
-        scaled = slice_arr * rows / (per_slice * shard_rows)
-        m = scale_fanout.model(20 * MILLION, rows, scaled, merge_ms, np.array(finals), bytes_per_face, params, rng)
-        print(f"   {20 * MILLION:12,}{m.slices:8}{m.p50_ms:9.1f}{m.p95_ms:9.1f}{m.cold_extra_ms:10.0f}   (slices of {rows:,})")
+    print("   modelled end-to-end (query vector in, face items read), from the elapsed | the CPU-time slice times:")
+    print(f"   {'faces':>12}{'slice rows':>12}{'slices':>8}{'p50 ms':>9}{'p95 ms':>9}{'| p50':>8}{'p95':>7}{'cold +ms':>10}")
+    rows_measured = per_slice * shard_rows
+    for faces, rows in [(f, slice_rows) for f in targets] + [(20 * MILLION, r) for r in other_rows]:
+        scale = rows / rows_measured  # other slice sizes: the measured slice time scaled linearly
+        wall = scale_fanout.model(faces, rows, slice_arr * scale, merge_ms, np.array(finals), bytes_per_face, params, rng)
+        cpu = scale_fanout.model(faces, rows, slice_cpu * scale, merge_ms, np.array(finals), bytes_per_face, params, rng)
+        note = "" if rows == slice_rows else "  (slice time scaled)"
+        print(f"   {faces:12,}{rows:12,}{wall.slices:8}{wall.p50_ms:9.1f}{wall.p95_ms:9.1f}{cpu.p50_ms:8.1f}"
+              f"{cpu.p95_ms:7.1f}{wall.cold_extra_ms:10.0f}{note}")
 
 
 def _merge_ms(shortlists: list[q.Shortlist], count: int, rng: np.random.Generator) -> np.ndarray:

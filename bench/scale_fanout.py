@@ -44,13 +44,14 @@ class CloudParams:
 @dataclass(frozen=True)
 class SliceResult:
     shortlist: q.Shortlist
-    seconds: float  # the worker's scan + merge of the slice, on one core
+    seconds: float  # the worker's scan + merge of the slice, elapsed
+    cpu_seconds: float  # the same in the worker's CPU time (what a dedicated vCPU would take)
 
 
 def scan_slice(shards: Sequence[q.QuantizedShard], query: np.ndarray, k: int, min_cosine: float) -> SliceResult:
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.thread_time()
     merged = q.merge([q.candidates(shard, query, k, min_cosine) for shard in shards], k, min_cosine)
-    return SliceResult(merged, time.perf_counter() - started)
+    return SliceResult(merged, time.perf_counter() - started, time.thread_time() - started_cpu)
 
 
 def _serve(conn: Connection, slices: Sequence[Sequence[q.QuantizedShard]]) -> None:

@@ -59,12 +59,13 @@ class Prepacked:
     build_seconds: float
 
 
-def matmul_nbits(codes: np.ndarray, scales: np.ndarray) -> Prepacked:
-    """Scores scale[r] * codes[r] . query, with the query quantized inside (accuracy_level 4 = int8)."""
-    rows = len(codes)
+def matmul_nbits(stored: np.ndarray, scales: np.ndarray) -> Prepacked:
+    """Scores scale[r] * (stored[r] - 128) . query for excess-128 codes (MatMulNBits' default zero point is
+    128 for 8 bits), with the query quantized inside (accuracy_level 4 = int8)."""
+    rows = len(stored)
     node = helper.make_node("MatMulNBits", ["A", "B", "scales"], ["Y"], domain="com.microsoft",
                             K=DIM, N=rows, bits=8, block_size=DIM, accuracy_level=4)
-    unsigned = (codes.view(np.uint8) ^ 0x80).reshape(rows, 1, DIM)  # zero point 128
+    unsigned = stored.reshape(rows, 1, DIM)
     graph = helper.make_graph(
         [node], "scan",
         [helper.make_tensor_value_info("A", TensorProto.FLOAT, [1, DIM])],

@@ -69,7 +69,8 @@ def test_serialised_and_cached_shards_are_over_3x_smaller_per_face_than_float32_
     shard = q.quantize(ids, rows)
     assert len(segments.encode(fp32)) / len(q.to_bytes(shard)) >= 3.0
     assert fp32.nbytes / shard.nbytes >= 3.0
-    assert shard.nbytes == 2000 * (16 + 4 + 128)
+    assert len(q.to_bytes(shard)) < 2000 * (16 + 4 + 128) + 256  # ids, scale, codes + header and padding
+    assert shard.nbytes == 2000 * (16 + 4 + 128 + 4)  # + the row offsets of the unsigned kernel
 
 
 def test_decoded_shard_is_a_view_of_the_object_bytes():
@@ -119,12 +120,18 @@ def test_rows_longer_than_one_are_refused():
 
 # --- kernel -----------------------------------------------------------------------------------------
 
+def test_excess_128_codes_keep_the_signed_values():
+    signed = np.array([[-127, -1, 0, 1, 127] + [0] * (q.DIM - 5)], np.int8)
+    stored = q.to_excess(signed)
+    assert stored.dtype == np.uint8 and stored[0, :5].tolist() == [1, 127, 128, 129, 255]
+
+
 def test_kernel_is_exact_integer_arithmetic_even_at_the_extremes():
     rng = np.random.default_rng(5)
     codes = rng.integers(-127, 128, (500, q.DIM)).astype(np.int8)
     codes[:4] = [[127] * q.DIM, [-127] * q.DIM, [127, -127] * (q.DIM // 2), [-127, 127] * (q.DIM // 2)]
     scales = rng.uniform(0.001, 0.01, 500).astype(np.float32)
-    shard = q.QuantizedShard(q.encode_face_ids(face_ids(rng, 500)), codes, scales)
+    shard = q.QuantizedShard(q.encode_face_ids(face_ids(rng, 500)), q.to_excess(codes), scales)
     query = np.full(q.DIM, 1 / math.sqrt(q.DIM), np.float32)  # all codes +127: the largest sums
     query_codes, query_scale = q.quantize_query(query)
     scores, _ = q.approx_scores(shard, query)
