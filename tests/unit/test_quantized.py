@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 
@@ -210,6 +211,20 @@ def test_deleted_candidates_make_the_answer_incomplete_until_the_scan_widens():
     result = search([shard], live, query, 20, 0.3)
     live_ids = [face_id for face_id in ids if face_id in live]
     assert [m for m, _ in result.matches] == exact_top(live_ids, np.stack([live[i] for i in live_ids]), query, 20, 0.3)
+
+
+def test_shortlists_cross_the_fan_out_as_json_unchanged():
+    rng = np.random.default_rng(17)
+    query = unit_rows(rng, 1)[0]
+    ids, rows = face_ids(rng, 3000), clustered(rng, 3000, query)
+    shard = q.quantize(ids, rows)
+    for shortlist in (q.candidates(shard, query, 5, 0.3), q.candidates(shard, query, 5000, 0.3)):
+        back = q.shortlist_from_payload(json.loads(json.dumps(q.shortlist_payload(shortlist))))
+        assert back.face_ids == shortlist.face_ids and back.delta == shortlist.delta
+        assert back.unseen_below == shortlist.unseen_below
+        np.testing.assert_array_equal(back.approx, shortlist.approx)
+    with pytest.raises(ValueError):
+        q.shortlist_from_payload({"face_ids": ["a"], "approx": [], "delta": 0.1, "unseen_below": None})
 
 
 def test_empty_shard_has_no_candidates_and_is_complete():
