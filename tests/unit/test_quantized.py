@@ -74,10 +74,13 @@ def test_serialised_and_cached_shards_are_over_3x_smaller_per_face_than_float32_
     assert shard.nbytes == 2000 * (16 + 4 + 128 + 4)  # + the row offsets of the unsigned kernel
 
 
-def test_decoded_shard_is_a_view_of_the_object_bytes():
+def test_decoded_shard_is_a_view_of_the_object_bytes_and_scans_in_place():
     rng = np.random.default_rng(3)
-    shard = q.from_bytes(q.to_bytes(q.quantize(face_ids(rng, 10), unit_rows(rng, 10))))
+    rows = unit_rows(rng, 10)
+    original = q.quantize(face_ids(rng, 10), rows)
+    shard = q.from_bytes(q.to_bytes(original))
     assert not shard.codes.flags.writeable and not shard.codes.flags.owndata
+    np.testing.assert_array_equal(q.approx_scores(shard, rows[0])[0], q.approx_scores(original, rows[0])[0])
 
 
 def test_compaction_concatenates_and_drops_rows_without_touching_their_codes():
