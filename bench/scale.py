@@ -24,7 +24,7 @@ LFW photos whose person is in the collection. Without ../shared the faces are is
 What decides the shard size: S3 GET efficiency (AWS recommends 8-16 MB ranges; 100k compact faces = 14.8
 MB), compaction's write amplification (each merge rewrites its inputs), the META item's segment map (one
 entry per object in a 400 KB DynamoDB item) and the cache's eviction unit. What decides the slice size:
-the memory of one invocation (148 bytes per face cached: 5M faces = 740 MB of a 1,769 MB function) and
+the memory of one invocation (152 bytes per face cached: 5M faces = 760 MB of a 1,769 MB function) and
 the latency budget: a slice should scan in about the invoke overhead (1M faces in ~15-25 ms here), since
 the slowest of S parallel invocations sets the latency and more slices mean more tail.
 """

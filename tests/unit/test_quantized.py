@@ -230,6 +230,19 @@ def test_shortlists_cross_the_fan_out_as_json_unchanged():
         q.shortlist_from_payload({"face_ids": ["a"], "approx": [], "delta": 0.1, "unseen_below": None})
 
 
+def test_many_slices_with_deleted_faces_still_give_the_exact_live_top_k():
+    rng = np.random.default_rng(18)
+    query = unit_rows(rng, 1)[0]
+    ids, rows = face_ids(rng, 8000), clustered(rng, 8000, query)
+    deleted = set(exact_top(ids, rows, query, 300, 0.5)[::2])  # every other one of the best 300
+    live = {face_id: row for face_id, row in zip(ids, rows, strict=True) if face_id not in deleted}
+    slices = [q.quantize(ids[i : i + 250], rows[i : i + 250]) for i in range(0, 8000, 250)]  # 32 slices
+    live_ids = [face_id for face_id in ids if face_id in live]
+    for k in (1, 40, 500):
+        result = search(slices, live, query, k, 0.5)
+        assert [m for m, _ in result.matches] == exact_top(live_ids, np.stack([live[i] for i in live_ids]), query, k, 0.5)
+
+
 def test_empty_shard_has_no_candidates_and_is_complete():
     shard = q.quantize([], np.empty((0, q.DIM), np.float32))
     query = unit_rows(np.random.default_rng(12), 1)[0]
