@@ -1,0 +1,119 @@
+"""README's Similarity table, rendered from bench/results/calibration.json and facesearch.similarity.
+
+    .venv/bin/python bench/similarity_table.py           # print the table
+    .venv/bin/python bench/similarity_table.py --write   # replace it in README.md between the markers
+
+The numbers are never typed by hand: bench/calibration.py measures them and writes the JSON, this turns
+the JSON plus the service's curve (to_cosine) into Markdown, and tests/unit/test_similarity_table.py fails
+when README.md's table is not this rendering of the committed JSON.
+
+Per Similarity level: the cosine it stands for; the false-match rate per comparison on LFW (measured when
+at least `min_measured_pairs` impostor pairs lie above the cosine, else the tail fit's extrapolation,
+marked "fit"); TAR on LFW and on the studio photos; and the expected wrong faces per search (N x FMR).
+Pair counts at a cosine are interpolated linearly between the JSON's grid points (0.0005 apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "functions" / "api"))
+
+from facesearch.similarity import to_cosine
+
+RESULTS = REPO / "bench" / "results" / "calibration.json"
+README = REPO / "README.md"
+START, END = "<!-- similarity-table:start -->", "<!-- similarity-table:end -->"
+LEVELS = (50.0, 70.0, 80.0, 90.0, 95.0, 99.0)
+GALLERIES = (10_000, 100_000, 1_000_000, 20_000_000)
+
+
+def _count_at(results: dict[str, Any], population: str, kind: str, cosine: float) -> float:
+    grid = results["grid"]
+    cosines = np.arange(grid["start"], grid["stop"] + grid["step"] / 2, grid["step"])
+    counts = np.asarray(results["populations"][population][f"{kind}_at_least"], dtype=np.float64)
+    return float(np.interp(cosine, cosines, counts))
+
+
+def _share(results: dict[str, Any], population: str, kind: str, cosine: float) -> float:
+    return _count_at(results, population, kind, cosine) / results["populations"][population][f"{kind}_pairs"]
+
+
+def false_match_rate(results: dict[str, Any], cosine: float) -> tuple[float, str, float]:
+    """(FMR per comparison, 'measured' | 'fit', impostor pairs measured above `cosine`) on LFW."""
+    pairs = _count_at(results, "lfw", "impostor", cosine)
+    if pairs >= results["curve"]["min_measured_pairs"]:
+        return pairs / results["populations"]["lfw"]["impostor_pairs"], "measured", pairs
+    fit = results["fit"]
+    return 10 ** (fit["intercept"] + fit["slope"] * cosine), "fit", pairs
+
+
+def _wrong_faces(n: float) -> str:
+    if n >= 10:
+        return f"{n:,.0f}"
+    if n >= 0.01:
+        return f"{n:.2g}"
+    return f"{n:.0e}"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown table (plus its one-line key) for `results` under the service's current curve."""
+    lfw, studio = results["populations"]["lfw"], results["populations"]["studio"]
+    head = ["Similarity", "cosine", "false-match rate per comparison (LFW)", "TAR LFW", "TAR studio"]
+    head += [f"wrong faces per search, {n:,} faces" for n in GALLERIES]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for level in LEVELS:
+        cosine = float(to_cosine(level))
+        fmr, source, pairs = false_match_rate(results, cosine)
+        rate = f"{fmr:.1e}" if source == "measured" else f"{fmr:.1e} (fit; {pairs:.0f} pairs measured)"
+        cells = [f"**{level:.0f}**" if level == 80 else f"{level:.0f}", f"{cosine:.3f}", rate,
+                 f"{100 * _share(results, 'lfw', 'genuine', cosine):.2f} %",
+                 f"{100 * _share(results, 'studio', 'genuine', cosine):.1f} %"]
+        cells += [_wrong_faces(n * fmr) for n in GALLERIES]
+        lines.append("| " + " | ".join(cells) + " |")
+    fit = results["fit"]
+    lines.append("")
+    lines.append(
+        f"Measured on {lfw['impostor_pairs']:,} impostor and {lfw['genuine_pairs']:,} genuine pairs of LFW "
+        f"({lfw['identities']:,} people) and {studio['impostor_pairs']:,} / {studio['genuine_pairs']:,} pairs "
+        f"of the studio photos ({studio['identities']} people). \"fit\": extrapolated from log10 FMR = "
+        f"{fit['intercept']:.2f} + {fit['slope']:.2f} x cosine, fitted over cosine {fit['cosine_low']:.3f}-"
+        f"{fit['cosine_high']:.3f} (rms {fit['rms_decades']:.2f} decades)."
+    )
+    return "\n".join(lines)
+
+
+def readme_block(text: str) -> str:
+    """What README.md holds between the markers (without them)."""
+    match = re.search(re.escape(START) + r"\n(.*?)\n" + re.escape(END), text, re.DOTALL)
+    if match is None:
+        raise ValueError(f"README.md has no {START} ... {END} block")
+    return match.group(1)
+
+
+def with_table(text: str, table: str) -> str:
+    block = readme_block(text)
+    return text.replace(f"{START}\n{block}\n{END}", f"{START}\n{table}\n{END}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="replace the table in README.md")
+    args = parser.parse_args()
+    table = render(json.loads(RESULTS.read_text()))
+    if args.write:
+        README.write_text(with_table(README.read_text(), table))
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
