@@ -183,6 +183,9 @@ def print_tail_rows(title: str, rows: dict[str, dict[str, float | int]], levels:
     head = " ".join(f"{'FMR@' + lv:>9}" for lv in levels) + " " + " ".join(f"{'TAR@' + lv:>7}" for lv in levels)
     print(f"{'group':>26} {'imp.pairs':>10} {head} {'cos@1e-4':>8} {'cos@1e-5':>8}")
     for label, row in rows.items():
+        if "impostor_pairs" not in row:
+            print(f"{label:>26} (no probe left)")
+            continue
         fmrs = " ".join(f"{row[f'fmr_{lv}']:9.2e}" for lv in levels)
         tars = " ".join(f"{100 * float(row[f'tar_{lv}']):7.2f}" for lv in levels)
         print(f"{label:>26} {row['impostor_pairs']:10,} {fmrs} {tars} "
@@ -240,6 +243,9 @@ def degraded_search(
         photos = sub_photo[found]
         for level in ("NONE", "MEDIUM", "HIGH"):
             keep = np.ones(len(probe_rows), bool) if level == "NONE" else passes(faces, probe_rows, level)
+            if not keep.any():
+                out[f"{name}, QualityFilter {level}"] = {"probes": 0, "missed": int((~found).sum())}
+                continue
             counts = pair_stats.count_pairs(
                 faces.embedding[probe_rows[keep]], lfw_set.identity[photos[keep]], photos[keep],
                 gallery.embedding, gallery.identity, gallery.photo, excluded=lfw_set.excluded,
@@ -359,19 +365,19 @@ def main() -> int:
     print_tail_rows(f"Degraded LFW probes (every {DEGRADED_STEP}th photo) against all clean LFW faces "
                     "(median face width / Sharpness / Brightness after each name)",
                     {f"{k} [{v['median_face_width']:.0f}px {v['median_sharpness']:.0f} "
-                     f"{v['median_brightness']:.0f}] n={v['probes']}": v for k, v in degraded.items()},
+                     f"{v['median_brightness']:.0f}] n={v['probes']}" if v["probes"] else k: v
+                     for k, v in degraded.items()},
                     list(cosine_of))
 
     left, right, same = read_pairs_txt(shared / "faces" / "lfw", lfw_set)
     best = compare_faces_cosines(lfw_faces, left, right)
-    compare = {
-        "previous": compare_faces_accuracy(best, same, previous_to_cosine(80)),
-        "new": compare_faces_accuracy(best, same, knots[KNOT_LEVELS.index(80.0)][1]),
-    }
-    print("\nCompareFaces on the 3,000 LFW pairs of pairs.txt at SimilarityThreshold 80 "
-          "(largest source face vs every target face)")
+    new_cosine = {level: cosine for level, cosine, _ in knots}
+    compare = {"previous 80": compare_faces_accuracy(best, same, previous_to_cosine(80))}
+    for level in (50.0, 70.0, 80.0, 90.0, 99.0):
+        compare[f"new {level:.0f}"] = compare_faces_accuracy(best, same, new_cosine[level])
+    print("\nCompareFaces on the 3,000 LFW pairs of pairs.txt (largest source face vs every target face)")
     for name, row in compare.items():
-        print(f"  {name:8} curve: cosine {row['cosine']:.4f}  accuracy {100 * row['accuracy']:.2f} %  "
+        print(f"  {name:>11}: cosine {row['cosine']:.4f}  accuracy {100 * row['accuracy']:.2f} %  "
               f"same matched {100 * row['same_matched']:.2f} %  different unmatched "
               f"{100 * row['different_unmatched']:.2f} %")
 

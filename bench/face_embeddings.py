@@ -94,10 +94,10 @@ class PhotoFaces:
     def _pick(self, cost: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         chosen = np.full(len(self.paths), -1, dtype=np.int64)
         rows = np.arange(len(self.photo))
-        values = cost(rows)
-        for photo in np.unique(self.photo):
-            mine = rows[self.photo == photo]
-            chosen[photo] = mine[int(np.argmin(values[mine]))]
+        order = np.lexsort((cost(rows), self.photo))  # by photo, then by cost
+        first = np.ones(len(order), bool)
+        first[1:] = self.photo[order[1:]] != self.photo[order[:-1]]
+        chosen[self.photo[order[first]]] = order[first]
         return chosen
 
 

@@ -92,6 +92,8 @@ def count_pairs(
         impostor += np.bincount(index[keep & ~same], minlength=groups * BINS)
         left, right = np.nonzero(keep & ~same & (cosines >= TAIL_COSINE))
         tails.append((left + rows.start, right, cosines[left, right]))
+    if not tails:  # no rows in `a`
+        tails.append((np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)))
     tail_left, tail_right, tail_cosine = (np.concatenate(parts) for parts in zip(*tails, strict=True))
     return PairCounts(genuine.reshape(groups, BINS), impostor.reshape(groups, BINS),
                       tail_left, tail_right, tail_cosine.astype(np.float32))

@@ -64,31 +64,45 @@ def _wrong_faces(n: float) -> str:
     return f"{n:.0e}"
 
 
+def _pairs(n: float) -> str:
+    return f"{n:,.0f} pair" + ("" if round(n) == 1 else "s")
+
+
 def render(results: dict[str, Any]) -> str:
-    """The Markdown table (plus its one-line key) for `results` under the service's current curve."""
+    """The Markdown table (plus its key) for `results` under the service's current curve."""
     lfw, studio = results["populations"]["lfw"], results["populations"]["studio"]
-    head = ["Similarity", "cosine", "false-match rate per comparison (LFW)", "TAR LFW", "TAR studio"]
-    head += [f"wrong faces per search, {n:,} faces" for n in GALLERIES]
+    head = ["Similarity", "cosine", "false matches per comparison (LFW)", "TAR LFW", "studio: FMR", "studio: TAR"]
+    head += [f"wrong faces per search, {_short(n)} faces" for n in GALLERIES]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for level in LEVELS:
         cosine = float(to_cosine(level))
         fmr, source, pairs = false_match_rate(results, cosine)
-        rate = f"{fmr:.1e}" if source == "measured" else f"{fmr:.1e} (fit; {pairs:.0f} pairs measured)"
+        if source == "measured":
+            rate = f"{fmr:.1e}"
+        else:
+            rate = f"{fmr:.1e} fit (measured {pairs / lfw['impostor_pairs']:.1e}: {_pairs(pairs)})"
+        studio_pairs = _count_at(results, "studio", "impostor", cosine)
         cells = [f"**{level:.0f}**" if level == 80 else f"{level:.0f}", f"{cosine:.3f}", rate,
                  f"{100 * _share(results, 'lfw', 'genuine', cosine):.2f} %",
+                 f"{studio_pairs / studio['impostor_pairs']:.1e} ({_pairs(studio_pairs)})",
                  f"{100 * _share(results, 'studio', 'genuine', cosine):.1f} %"]
         cells += [_wrong_faces(n * fmr) for n in GALLERIES]
         lines.append("| " + " | ".join(cells) + " |")
     fit = results["fit"]
     lines.append("")
     lines.append(
-        f"Measured on {lfw['impostor_pairs']:,} impostor and {lfw['genuine_pairs']:,} genuine pairs of LFW "
-        f"({lfw['identities']:,} people) and {studio['impostor_pairs']:,} / {studio['genuine_pairs']:,} pairs "
-        f"of the studio photos ({studio['identities']} people). \"fit\": extrapolated from log10 FMR = "
-        f"{fit['intercept']:.2f} + {fit['slope']:.2f} x cosine, fitted over cosine {fit['cosine_low']:.3f}-"
-        f"{fit['cosine_high']:.3f} (rms {fit['rms_decades']:.2f} decades)."
+        f"LFW: {lfw['impostor_pairs']:,} impostor and {lfw['genuine_pairs']:,} genuine pairs "
+        f"({lfw['identities']:,} people); studio: {studio['impostor_pairs']:,} impostor and "
+        f"{studio['genuine_pairs']:,} genuine pairs ({studio['identities']} people). \"fit\": extrapolated "
+        f"from log10 FMR = {fit['intercept']:.2f} - {-fit['slope']:.2f} x cosine, fitted over cosine "
+        f"{fit['cosine_low']:.3f}-{fit['cosine_high']:.3f} (rms {fit['rms_decades']:.2f} decades); "
+        f"\"wrong faces per search\" = faces x FMR (LFW)."
     )
     return "\n".join(lines)
+
+
+def _short(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
 
 
 def readme_block(text: str) -> str:
