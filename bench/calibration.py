@@ -342,15 +342,15 @@ def main() -> int:
     knots = derive_knots(impostor, fit)
     print("\nSimilarity curve by false-match rate (Similarity = 80 - 10 log10(FMR / 2e-6))")
     print(f"{'Sim':>4} {'target FMR':>10} {'cosine':>7} {'source':>8} {'fit cos':>7} {'90% (identity bootstrap)':>25} "
-          f"{'meas. FMR':>10} {'pairs':>6} {'TAR LFW':>8} {'TAR studio':>10} {'old Sim':>7}")
+          f"{'meas. FMR':>10} {'pairs':>7} {'TAR LFW':>8} {'TAR studio':>10} {'old Sim':>7}")
     old_sim = np.interp([c for _, c, _ in knots], [c for c, _ in PREVIOUS_KNOTS], [s for _, s in PREVIOUS_KNOTS])
     for i, (level, cosine, source) in enumerate(knots):
         fmr, pairs = pair_stats.rate_at(impostor, cosine)
         tar = pair_stats.rate_at(lfw_counts.genuine[0], cosine)[0]
         tar_studio = pair_stats.rate_at(studio_counts.genuine[0], cosine)[0]
-        print(f"{level:4.0f} {targets[i]:10.1e} {cosine:7.4f} {source:>8} {fit.cosine(targets[i]):7.4f} "
-              f"{p05[i]:11.4f} - {p95[i]:.4f} {fmr:10.2e} {pairs:6d} {100 * tar:8.2f} {100 * tar_studio:10.2f} "
-              f"{old_sim[i]:7.1f}")
+        fitted = f"{fit.cosine(targets[i]):7.4f} {p05[i]:11.4f} - {p95[i]:.4f}" if source == "fit" else f"{'-':>7} {'-':>20}"
+        print(f"{level:4.0f} {targets[i]:10.1e} {cosine:7.4f} {source:>8} {fitted} "
+              f"{fmr:10.2e} {pairs:7d} {100 * tar:8.2f} {100 * tar_studio:10.2f} {old_sim[i]:7.1f}")
     print(f"previous curve: Similarity 80 = cosine {previous_to_cosine(80):.3f}: FMR "
           f"{pair_stats.rate_at(impostor, previous_to_cosine(80))[0]:.2e}, "
           f"TAR {100 * pair_stats.rate_at(lfw_counts.genuine[0], previous_to_cosine(80))[0]:.2f} %")
@@ -394,8 +394,8 @@ def main() -> int:
         "fit": {
             "intercept": fit.intercept, "slope": fit.slope, "cosine_low": fit.low, "cosine_high": fit.high,
             "rms_decades": fit.rms, "bootstrap_rounds": BOOTSTRAP_ROUNDS,
-            "cosine_p05": dict(zip((f"{lv:.0f}" for lv in KNOT_LEVELS), map(float, p05), strict=True)),
-            "cosine_p95": dict(zip((f"{lv:.0f}" for lv in KNOT_LEVELS), map(float, p95), strict=True)),
+            "cosine_p05": {f"{lv:.0f}": float(p05[i]) for i, (lv, _, src) in enumerate(knots) if src == "fit"},
+            "cosine_p95": {f"{lv:.0f}": float(p95[i]) for i, (lv, _, src) in enumerate(knots) if src == "fit"},
         },
         "grid": {"start": GRID[0], "stop": GRID[1], "step": GRID[2]},
         "populations": {"lfw": population_json(lfw, lfw_counts), "studio": population_json(studio, studio_counts)},
