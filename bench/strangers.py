@@ -46,6 +46,7 @@ from facesearch.similarity import to_cosine
 GALLERY_PEOPLE = 800
 OUTSIDERS = 300
 COLLECTION = "strangers"
+PREVIOUS_COSINE_80 = 0.34  # Similarity 80 before issue 13's calibration (bench/calibration.py PREVIOUS_KNOTS)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,11 @@ def main() -> int:
     agree_mates = sum(set(api_mates[i]) == set(direct_mates[k]) for i, k in enumerate(sample))
     print(f"API vs direct, same set of matched people: outsiders {agree_out}/{len(api_outsiders)}, "
           f"mates {agree_mates}/{len(sample)}; CompareFaces match decision {pairs[0]}/{pairs[1]}")
+    previous = PREVIOUS_COSINE_80
+    summarise(f"baseline: direct, all mates, previous curve (80 = cosine {previous})",
+              [direct_hits(faces, largest, people, rows, index[path], previous) for path in group.outsiders],
+              [direct_hits(faces, largest, people, rows, index[path], previous) for _, path in group.mates],
+              [m[0] for m in group.mates])
     return 0
 
 
