@@ -1,7 +1,9 @@
 """Face verification and identification accuracy on the shared LFW folds, fp32 and int8 side by side.
 
     .venv/bin/python -m bench.accuracy                # table for fp32 and int8 (embeddings cached)
-    .venv/bin/python -m bench.accuracy --calibrate    # also print the numbers behind similarity.py
+    .venv/bin/python -m bench.accuracy --calibrate    # also print cosine quantiles of the 3,000 pairs
+
+similarity.py's curve comes from all 18.9 M pairs instead: python -m bench.calibration.
 
 Protocol (LFW View 2, folds 1-5 as shipped in ../shared/faces/lfw, 3,000 pairs):
 - each photo's labelled person is the detected face nearest the photo's centre;
@@ -175,7 +177,7 @@ def main() -> int:
     )
     parser.add_argument("--variants", default="fp32,int8")
     parser.add_argument(
-        "--calibrate", action="store_true", help="print the cosine quantiles for similarity.py"
+        "--calibrate", action="store_true", help="print cosine quantiles of the pairs"
     )
     args = parser.parse_args()
     shared = shared_dir()

@@ -43,20 +43,14 @@ from pathlib import Path
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core per scan, as one Lambda vCPU
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "functions" / "api"))
-sys.path.insert(0, str(REPO / "bench"))
 
-import scale_data  # noqa: E402
-import scale_fanout  # noqa: E402
-import scale_kernels  # noqa: E402
-import scale_lfw  # noqa: E402
-
-from facesearch import segments  # noqa: E402
-from facesearch.index import quantized as q  # noqa: E402
-from facesearch.similarity import cosine_similarities, top_k  # noqa: E402
+from bench import scale_data, scale_fanout, scale_kernels, scale_lfw
+from facesearch.index import quantized as q
+from facesearch.index import shards as segments
+from facesearch.vision.similarity import cosine_similarities, top_k
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 MAX_FACES = (1, 10, 100, 1000, 4096)

@@ -3,7 +3,7 @@
     PYTHONPATH=functions/api:. .venv/bin/python bench/scale_lfw.py     # compute (about 10 min) or load
 
 Each photo contributes the detected face nearest its centre (the labelled person, as in bench/accuracy.py),
-embedded by `facesearch.pipeline.get_pipeline()` exactly as IndexFaces would embed it. The vectors are cached
+embedded by `facesearch.vision.pipeline.get_pipeline()` exactly as IndexFaces would embed it. The vectors are cached
 under .cache/scale/ keyed by the model files and the photo list; the photos themselves are never copied.
 """
 
@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "functions" / "api"))
 
-from facesearch import models
-from facesearch.imaging import decode_image
-from facesearch.pipeline import AnalyzedFace, get_pipeline
+from facesearch.vision import onnx as models
+from facesearch.vision.imaging import decode_image
+from facesearch.vision.pipeline import AnalyzedFace, get_pipeline
 
 CACHE = REPO / ".cache" / "scale"
 CACHE_VERSION = "1"  # bump when the choice of face or the pipeline's use here changes

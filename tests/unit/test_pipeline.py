@@ -69,6 +69,10 @@ def test_identical_photo_scores_at_least_99(pipeline: FacePipeline) -> None:
     Image.fromarray(image.pixels).save(buffer, format="PNG")  # the same photo, re-encoded
     again = pipeline.analyze(decode_image(buffer.getvalue()))[0].embedding
     assert to_similarity(float(first @ again)) >= 99
+    buffer = io.BytesIO()
+    Image.fromarray(image.pixels).save(buffer, format="JPEG", quality=75)  # and lossily
+    lossy = pipeline.analyze(decode_image(buffer.getvalue()))[0].embedding
+    assert to_similarity(float(first @ lossy)) >= 99
 
 
 def test_no_face_gives_an_empty_list(pipeline: FacePipeline) -> None:

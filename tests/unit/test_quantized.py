@@ -8,8 +8,9 @@ import uuid
 
 import numpy as np
 import pytest
-from facesearch import segments
+
 from facesearch.index import quantized as q
+from facesearch.index import shards as segments
 
 
 def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -35,17 +35,33 @@ def test_map_is_monotonic_and_bounded() -> None:
     assert to_similarity(1.5) == 100.0 and to_similarity(-3) == 0.0
 
 
-def test_map_hits_its_calibration_points() -> None:
-    assert to_similarity(similarity.COS_80) == pytest.approx(80.0)
-    assert to_similarity(similarity.COS_99) == pytest.approx(99.0)
-    assert to_similarity(similarity.COS_LOW) == pytest.approx(similarity.SIM_LOW)
-    assert to_similarity(1.0) >= 99.0  # the same photo
+def test_map_hits_its_knots() -> None:
+    for cosine, level in similarity.KNOTS:
+        assert to_similarity(cosine) == pytest.approx(level)
+        assert to_cosine(level) == pytest.approx(cosine)
+
+
+def test_knots_increase_in_both_cosine_and_similarity() -> None:
+    cosines, levels = zip(*similarity.KNOTS, strict=True)
+    assert cosines[0] == -1.0 and cosines[-1] == 1.0 and levels[0] == 0.0 and levels[-1] == 100.0
+    assert (np.diff(cosines) > 0).all() and (np.diff(levels) > 0).all()
+
+
+def test_default_threshold_is_far_stricter_than_a_typical_stranger() -> None:
+    """Similarity 80 sits well above different people: 1 in 1,000 LFW impostor pairs reaches cosine 0.365."""
+    assert 0.45 < float(to_cosine(80)) < 0.6
+    assert to_cosine(50) < to_cosine(70) < to_cosine(80) < to_cosine(90) < to_cosine(99) < 0.75
+
+
+def test_same_photo_scores_at_least_99() -> None:
+    """A re-encoded copy of a photo embeds to cosine > 0.95 (tests/unit/test_pipeline.py)."""
+    assert to_similarity(0.95) >= 99.0
+    assert to_similarity(1.0) == 100.0
 
 
 def test_inverse_map_round_trips() -> None:
-    for sim in (0.0, 10.0, 50.0, 80.0, 95.0, 99.5, 100.0):
+    for sim in (0.0, 10.0, 50.0, 75.0, 80.0, 95.0, 99.5, 100.0):
         assert to_similarity(to_cosine(sim)) == pytest.approx(sim)
-    assert to_cosine(80.0) == pytest.approx(similarity.COS_80)
 
 
 def test_top_k_returns_the_best_first() -> None:
