@@ -14,7 +14,8 @@ import numpy as np
 
 from bench.common.report import ms, timed
 from bench.common.server import Rekognition
-from facesearch.index.embedding_index import OVER_FETCH
+from facesearch.index import quantized
+from facesearch.index.scan import scan
 from facesearch.services import Services
 from facesearch.storage import Collection
 from facesearch.vision.imaging import decode_image
@@ -51,21 +52,19 @@ def pipeline_rows(images: Sequence[bytes]) -> tuple[list[Row], list[np.ndarray]]
 
 
 def scan_rows(services: Services, collection: Collection, queries: Sequence[np.ndarray]) -> list[Row]:
-    """The index's scanner over the collection's own shards, loaded once and then warm in memory."""
-    cache, scanner = services.index.cache, services.index.scanner
+    """The index's scan of the collection's own compact shards, loaded once and then warm in memory."""
+    cache = services.index.cache
     keys = [ref.key for ref in collection.segments]
     shards = [cache.get(key) for key in keys]
     rows_n = sum(len(shard) for shard in shards)
-    k = MAX_FACES + OVER_FETCH
     rows: list[Row] = []
     for threshold in (0.0, 80.0):
         min_cosine = float(to_cosine(threshold))
-        t = [timed(scanner.scan, cache, keys, q, k, min_cosine)[1] for q in queries]
-        rows.append(_row(f"index.scanner.scan of {rows_n:,} rows in {len(keys)} shards (warm), k={k}, "
+        t = [timed(scan, cache, keys, q, MAX_FACES, min_cosine)[1] for q in queries]
+        rows.append(_row(f"index.scan of {rows_n:,} rows in {len(keys)} compact shards (warm), k={MAX_FACES}, "
                          f"FaceMatchThreshold {threshold:.0f}", t))
-    matrix = np.concatenate([shard.embeddings for shard in shards])
-    t = [timed(np.dot, matrix, q)[1] for q in queries]
-    rows.append(_row(f"  of which the bare matrix-vector product ({rows_n:,} x {matrix.shape[1]} float32)", t))
+    t = [timed(lambda q: [quantized.approx_scores(shard, q) for shard in shards], q)[1] for q in queries]
+    rows.append(_row(f"  of which the int8 kernel over {rows_n:,} x 128 codes", t))
     return rows
 
 
@@ -74,13 +73,13 @@ def storage_rows(services: Services, client: Rekognition, collection: Collection
     repo = services.storage
     meta_t = [timed(repo.collections.get, collection.collection_id)[1] for _ in range(REPEATS)]
     rows = [_row(f"collections.get: GetItem META from moto ({len(collection.segments)} SegmentRefs)", meta_t)]
-    k = MAX_FACES + OVER_FETCH
     largest = max(collection.segments, key=lambda ref: ref.count, default=None)  # holds k faces if any does
-    face_ids = [str(f) for f in services.index.cache.get(largest.key).face_ids[:k]] if largest else []
+    shard = services.index.cache.get(largest.key) if largest else None
+    face_ids = shard.face_ids(np.arange(min(len(shard), MAX_FACES))) if shard is not None else []
     if face_ids:
         get_t = [timed(repo.faces.get_many, collection, face_ids)[1] for _ in range(REPEATS)]
         rows.append(_row(f"faces.get_many: BatchGetItem of {len(face_ids)} face items from moto "
-                         f"(MaxFaces {MAX_FACES} + {OVER_FETCH})", get_t))
+                         f"(MaxFaces {MAX_FACES})", get_t))
     describe_t = [timed(client.describe_collection, CollectionId=collection.collection_id)[1]
                   for _ in range(REPEATS)]
     rows.append(_row("DescribeCollection round trip (HTTP+SigV4+handler+GetItem)", describe_t))

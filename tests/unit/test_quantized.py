@@ -67,7 +67,7 @@ def test_round_trip_keeps_ids_and_codes_and_each_component_within_half_a_step():
 def test_serialised_and_cached_shards_are_over_3x_smaller_per_face_than_float32_npz():
     rng = np.random.default_rng(2)
     ids, rows = face_ids(rng, 2000), unit_rows(rng, 2000)
-    fp32 = segments.make_segment(ids, rows)
+    fp32 = segments.legacy_segment(ids, rows)
     shard = q.quantize(ids, rows)
     assert len(segments.encode(fp32)) / len(q.to_bytes(shard)) >= 3.0
     assert fp32.nbytes / shard.nbytes >= 3.0

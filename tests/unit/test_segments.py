@@ -1,18 +1,18 @@
-"""Segment encoding, the compaction plan and the orphan sweep's choice: pure functions."""
+"""Shard formats, the compaction plan and the orphan sweep's choice: pure functions."""
 
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import numpy as np
 
 from facesearch.index import shards as segments
 from facesearch.index.compaction import ORPHAN_GRACE, orphans
 from facesearch.index.fanout import slices
-from facesearch.index.scan import Candidate, ExactScan
+from facesearch.index.quantized import rescore
+from facesearch.index.scan import scan
 from facesearch.storage.records import SegmentRef
-
-scan = ExactScan().scan
 
 
 def ref(i: int, count: int = 1, level: int = 0) -> SegmentRef:
@@ -24,11 +24,19 @@ def unit_rows(n: int, seed: int = 0) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def test_encode_decode_round_trips_without_pickle():
-    data = segments.make_segment(["11111111-1111-1111-1111-111111111111"], unit_rows(1))
-    back = segments.decode(segments.encode(data))
-    assert back.face_ids.tolist() == data.face_ids.tolist()
-    np.testing.assert_array_equal(back.embeddings, data.embeddings)
+def ids(n: int, start: int = 0) -> list[str]:
+    return [str(uuid.UUID(int=start + i + 1)) for i in range(n)]
+
+
+def test_compact_objects_round_trip_and_legacy_float32_objects_are_still_read():
+    rows = unit_rows(3)
+    shard = segments.make_segment(ids(3), rows)
+    back = segments.decode_object("k.q8", segments.quantized.to_bytes(shard))
+    assert back.face_ids(np.arange(3)) == ids(3)
+    legacy = segments.encode(segments.SegmentData(np.asarray(ids(3), dtype="<U36"), rows))
+    old = segments.decode_object("k.npz", legacy)
+    assert old.face_ids(np.arange(3)) == ids(3)
+    np.testing.assert_allclose(segments.quantized.dequantize(old), rows, atol=0.01)
 
 
 def test_nothing_to_merge_below_fan_in():
@@ -48,11 +56,12 @@ def test_merge_never_builds_a_shard_past_the_limit():
 
 
 def test_merge_drops_rows_of_deleted_faces():
-    a = segments.make_segment(["a", "b"], unit_rows(2))
-    b = segments.make_segment(["c"], unit_rows(1, seed=1))
-    merged = segments.merge([a, b], lambda ids: np.array([face_id != "b" for face_id in ids]))
-    assert merged.face_ids.tolist() == ["a", "c"]
-    np.testing.assert_array_equal(merged.embeddings[1], b.embeddings[0])
+    first, second = ids(2), ids(1, start=10)
+    a = segments.make_segment(first, unit_rows(2))
+    b = segments.make_segment(second, unit_rows(1, seed=1))
+    merged = segments.merge([a, b], lambda face_ids: np.array([face_id != first[1] for face_id in face_ids]))
+    assert merged.face_ids(np.arange(len(merged))) == [first[0], second[0]]
+    np.testing.assert_array_equal(merged.codes[1], b.codes[0])
 
 
 def test_orphans_are_unreferenced_objects_past_the_grace_period():
@@ -70,17 +79,17 @@ class MemoryStore:
         return self.objects[key]
 
 
-def test_scan_returns_the_best_rows_above_the_threshold_across_segments():
-    rows = unit_rows(6)
-    store = MemoryStore({"s1": segments.make_segment(["a", "b", "c"], rows[:3]),
-                         "s2": segments.make_segment(["d", "e", "f"], rows[3:])})
+def test_a_scan_across_shards_then_rescoring_finds_the_best_rows_above_the_threshold():
+    rows, face_ids = unit_rows(6), ids(6)
+    store = MemoryStore({"s1": segments.make_segment(face_ids[:3], rows[:3]),
+                         "s2": segments.make_segment(face_ids[3:], rows[3:])})
+    exact = dict(zip(face_ids, rows, strict=True))
     query = rows[4]
-    found = scan(store, ["s1", "s2"], query, k=2, min_cosine=-1.0)
-    assert found[0] == Candidate("e", found[0].cosine)
-    assert found[0].cosine > 0.99
-    assert len(found) == 2
-    assert scan(store, ["s1", "s2"], query, k=5, min_cosine=0.9) == found[:1]
-    assert [c.face_id for c in scan(store, ["s1", "s2"], query, k=5, min_cosine=0.9, exclude=frozenset("e"))] == []
+    found = rescore(scan(store, ["s1", "s2"], query, 2, -1.0), exact, query, 2, -1.0)
+    assert found.complete and found.matches[0][0] == face_ids[4] and found.matches[0][1] > 0.99
+    assert len(found.matches) == 2
+    strict = rescore(scan(store, ["s1", "s2"], query, 5, 0.9), exact, query, 5, 0.9)
+    assert [face_id for face_id, _ in strict.matches] == [face_ids[4]]
 
 
 def test_slices_split_by_rows():

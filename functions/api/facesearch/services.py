@@ -63,10 +63,11 @@ def build_services(settings: Settings, invoker: Invoker | None = None) -> Servic
         """Lambda invocations of this function when deployed; threads in this process otherwise."""
         if not chosen:
             if settings.function_name and not settings.local:
-                chosen.append(LambdaInvoker(boto3.client("lambda", region_name=settings.region),
-                                            settings.function_name))
+                config = Config(read_timeout=settings.fanout_timeout, retries={"mode": "standard", "max_attempts": 2})
+                chosen.append(LambdaInvoker(boto3.client("lambda", region_name=settings.region, config=config),
+                                            settings.function_name, timeout=settings.fanout_timeout))
             else:
-                chosen.append(ThreadInvoker(index.run_slice))
+                chosen.append(ThreadInvoker(lambda event: index.run_slice(event), timeout=settings.fanout_timeout))
         return chosen[0]
 
     index = EmbeddingIndex(storage, cache_, FACE_MODEL_VERSION, settings.fanout_rows, get_invoker)

@@ -35,6 +35,7 @@ class Settings:
     function_name: str | None = None  # set on Lambda: fan-out invokes this function
     local: bool = False  # FACESEARCH_LOCAL: fan out to threads even where a function name is set
     fanout_rows: int = 300_000  # rows one invocation scans at most
+    fanout_timeout: float = 20.0  # seconds every slice of a fanned-out search has to answer
     cache_mb: int = 1024  # decoded shards kept in a warm function
     model_dir: Path = LOCAL_MODEL_DIR
     intra_op_threads: int = 1  # onnxruntime threads per operator
@@ -58,6 +59,7 @@ class Settings:
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
             local=bool(env.get("FACESEARCH_LOCAL")),
             fanout_rows=int(env.get("FACESEARCH_FANOUT_ROWS", "300000")),
+            fanout_timeout=float(env.get("FACESEARCH_FANOUT_TIMEOUT", "20")),
             cache_mb=int(env.get("FACESEARCH_CACHE_MB", "1024")),
             model_dir=_model_dir(env),
             intra_op_threads=max(1, int(env.get("FACESEARCH_INTRA_OP_THREADS") or os.cpu_count() or 1)),

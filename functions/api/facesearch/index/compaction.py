@@ -73,10 +73,9 @@ class Compactor:
         return committed
 
     def _merge(self, collection: Collection, group: list[SegmentRef]) -> Collection | None:
-        def live(face_ids: np.ndarray) -> np.ndarray:
-            ids = [str(face_id) for face_id in face_ids]
-            alive = self.faces.existing(collection, ids)
-            return np.array([face_id in alive for face_id in ids], dtype=bool)
+        def live(face_ids: list[str]) -> np.ndarray:
+            alive = self.faces.existing(collection, face_ids)
+            return np.array([face_id in alive for face_id in face_ids], dtype=bool)
 
         merged = shards.merge([self.cache.get(ref.key) for ref in group], live)
         shard_id = new_segment_id()

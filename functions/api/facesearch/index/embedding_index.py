@@ -2,9 +2,11 @@
 
 - `add` writes a new immutable segment to S3, then commits it with its face items and the count in one
   DynamoDB transaction (99 faces a transaction), then compacts: a face is visible exactly when its item is.
-- `search` scans the collection's shards (here, or fanned out across invocations when the collection is
-  big), then reads the candidates' face items: a face deleted since its shard was written has no item and is
-  never returned. It over-fetches and widens until MaxFaces is filled.
+- `search` scans the collection's compact shards (here, or fanned out across invocations when the collection
+  is big) for a shortlist of candidates, then reads their face items: a face deleted since its shard was
+  written has no item and is never returned, and the others are re-scored with their exact float32
+  embeddings, so the answer is an exact scan's. It widens the shortlist while deleted candidates might hide
+  a better live face.
 - `bulk_load` writes many faces without one IndexFaces each (benchmarks, imports, tests).
 - `drop` removes a deleted collection's objects.
 
@@ -22,17 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from facesearch.errors import InvalidParameterException
-from facesearch.index import fanout, shards
+from facesearch.errors import InternalServerError, InvalidParameterException
+from facesearch.index import fanout, quantized, shards
 from facesearch.index.compaction import Compactor
-from facesearch.index.scan import Candidate, ExactScan, Scanner, merge_candidates
+from facesearch.index.quantized import Shortlist
+from facesearch.index.scan import scan
 from facesearch.index.shards import ShardCache
 from facesearch.storage import ImageRecord, Storage
 from facesearch.storage.faces import FACES_PER_TRANSACTION
 from facesearch.storage.records import Collection, FaceRecord, SegmentRef
 from facesearch.storage.segments import new_segment_id, segment_key
 
-OVER_FETCH = 8  # extra candidates per search, for faces deleted since their shard was written
+WIDEN = 4  # a search that lost candidates to deletions scans again for this many times as many
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,12 @@ class Match:
 
 class EmbeddingIndex:
     def __init__(self, storage: Storage, cache: ShardCache, model_version: str, fanout_rows: int,
-                 invoker: Callable[[], fanout.Invoker], scanner: Scanner | None = None) -> None:
+                 invoker: Callable[[], fanout.Invoker]) -> None:
         self.storage = storage
         self.cache = cache
         self.model_version = model_version
         self.fanout_rows = fanout_rows
         self._invoker = invoker
-        self.scanner: Scanner = scanner or ExactScan()
         self.compactor = Compactor(storage.collections, storage.faces, cache, storage.segments)
 
     def check_model(self, collection: Collection) -> None:
@@ -126,34 +128,37 @@ class EmbeddingIndex:
 
     # --- reads -------------------------------------------------------------------------------------------
 
-    def candidates(self, collection: Collection, query: np.ndarray, k: int, min_cosine: float,
-                   exclude: frozenset[str] = frozenset()) -> list[Candidate]:
-        """The k best rows at or above min_cosine: scanned here when small, else across invocations."""
+    def shortlist(self, collection: Collection, query: np.ndarray, k: int, min_cosine: float) -> Shortlist:
+        """The faces that may be among the exact k best at or above min_cosine: scanned here when the
+        collection is small, across invocations (slices of about fanout_rows rows) when it is big."""
         groups = fanout.slices(collection.segments, self.fanout_rows)
         if len(groups) <= 1:
-            keys = [ref.key for ref in collection.segments]
-            return self.scanner.scan(self.cache, keys, query, k, min_cosine, exclude)
-        requests = [fanout.SliceRequest(tuple(ref.key for ref in group), query, k, min_cosine, exclude)
-                    for group in groups]
-        answers = self._invoker().run_all([request.to_event() for request in requests])
-        return merge_candidates([fanout.candidates_from_json(answer) for answer in answers], k)
+            return scan(self.cache, [ref.key for ref in collection.segments], query, k, min_cosine)
+        requests = [fanout.SliceRequest(tuple(ref.key for ref in group), query, k, min_cosine) for group in groups]
+        try:
+            answers = self._invoker().run_all([request.to_event() for request in requests])
+            parts = [quantized.shortlist_from_payload(answer) for answer in answers]
+        except (fanout.SliceFailed, ValueError) as error:
+            raise InternalServerError("The search could not be completed; retry.") from error
+        return quantized.merge(parts, k, min_cosine)
 
     def search(self, collection: Collection, query: np.ndarray, max_faces: int, min_cosine: float,
                exclude: frozenset[str] = frozenset()) -> list[Match]:
-        """Up to max_faces live faces at or above min_cosine, best first."""
+        """Up to max_faces live faces at or above min_cosine, best first, by exact cosine."""
         self.check_model(collection)
-        want = max_faces + OVER_FETCH
+        rows = sum(ref.count for ref in collection.segments)
+        want = max_faces + len(exclude)
         while True:
-            found = self.candidates(collection, query, want, min_cosine, exclude)
-            faces = self.storage.faces.get_many(collection, [c.face_id for c in found])
-            matches = [Match(faces[c.face_id], c.cosine) for c in found if c.face_id in faces]
-            if len(matches) >= max_faces or len(found) < want:
-                return matches[:max_faces]
-            want *= 4
+            candidates = self.shortlist(collection, query, want, min_cosine)
+            faces = self.storage.faces.get_many(collection, list(candidates.face_ids))
+            exact = {face_id: face.vector for face_id, face in faces.items() if face_id not in exclude}
+            result = quantized.rescore(candidates, exact, query, max_faces, min_cosine)
+            if result.complete or want >= rows:
+                return [Match(faces[face_id], cosine) for face_id, cosine in result.matches]
+            want *= WIDEN
 
     def run_slice(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One slice of a fanned-out search (the invoked side)."""
         request = fanout.SliceRequest.from_event(event)
-        found = self.scanner.scan(self.cache, request.keys, request.query, request.k, request.min_cosine,
-                                  request.exclude)
-        return fanout.candidates_to_json(found)
+        found = scan(self.cache, request.keys, request.query, request.k, request.min_cosine)
+        return quantized.shortlist_payload(found)

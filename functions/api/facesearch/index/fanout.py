@@ -1,8 +1,10 @@
 """Fan-out: a big collection's scan split across invocations of this same function, and merged.
 
 The transport is an `Invoker`: Lambda invocations when deployed (`lambda:InvokeFunction` on itself,
-IAM-authorised, never through the public URL), a thread pool locally and in tests. A slice request travels
-as plain JSON: `{"facesearch": "search-slice", ...}`.
+IAM-authorised, never through the public URL), a thread pool locally and in tests. A slice request and its
+answer travel as plain JSON: `{"facesearch": "search-slice", ...}` in, the slice's shortlist out. A slice that
+fails or does not answer in time fails the search with SliceFailed, so nothing hangs and no partial answer
+is passed off as the whole.
 """
 
 from __future__ import annotations
@@ -10,19 +12,23 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from facesearch.index.scan import Candidate
 from facesearch.storage.records import SegmentRef
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
 
 SLICE_KIND = "search-slice"
+DEFAULT_TIMEOUT = 20.0  # seconds a slice may take (well inside the function's 30 s timeout)
+
+
+class SliceFailed(Exception):
+    """A slice of a fanned-out search failed or did not answer in time."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,6 @@ class SliceRequest:
     query: np.ndarray
     k: int
     min_cosine: float
-    exclude: frozenset[str]
 
     def to_event(self) -> dict[str, Any]:
         return {
@@ -40,61 +45,71 @@ class SliceRequest:
             "query": base64.b64encode(np.asarray(self.query, dtype=np.float32).tobytes()).decode("ascii"),
             "k": self.k,
             "min_cosine": self.min_cosine,
-            "exclude": sorted(self.exclude),
         }
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> SliceRequest:
         return cls(tuple(event["keys"]), np.frombuffer(base64.b64decode(event["query"]), dtype=np.float32),
-                   int(event["k"]), float(event["min_cosine"]), frozenset(event.get("exclude", ())))
+                   int(event["k"]), float(event["min_cosine"]))
 
 
 def is_slice_event(event: object) -> bool:
     return isinstance(event, dict) and event.get("facesearch") == SLICE_KIND
 
 
-def candidates_to_json(candidates: Sequence[Candidate]) -> dict[str, Any]:
-    return {"candidates": [[c.face_id, c.cosine] for c in candidates]}
-
-
-def candidates_from_json(result: Mapping[str, Any]) -> list[Candidate]:
-    return [Candidate(str(face_id), float(cosine)) for face_id, cosine in result["candidates"]]
-
-
 class Invoker(Protocol):
-    """Runs slice events elsewhere and returns their JSON answers in order."""
+    """Runs slice events elsewhere and returns their JSON answers in order, or raises SliceFailed."""
 
     def run_all(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
+def _run_bounded(call: Callable[[dict[str, Any]], dict[str, Any]], events: Sequence[dict[str, Any]], workers: int,
+                 timeout: float) -> list[dict[str, Any]]:
+    """Every event through `call` in a pool; SliceFailed on the first failure or once `timeout` passes."""
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(events))))
+    try:
+        futures = [pool.submit(call, event) for event in events]
+        done, pending = wait(futures, timeout=timeout, return_when=FIRST_EXCEPTION)
+        failed = [error for future in done if (error := future.exception()) is not None]
+        if failed:
+            raise SliceFailed(f"{len(failed)} of {len(futures)} search slices failed: {failed[0]!r}") from failed[0]
+        if pending:
+            raise SliceFailed(f"{len(pending)} of {len(futures)} search slices did not answer in {timeout:.0f} s")
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 class ThreadInvoker:
-    def __init__(self, handle: Callable[[dict[str, Any]], dict[str, Any]], workers: int = 4) -> None:
+    def __init__(self, handle: Callable[[dict[str, Any]], dict[str, Any]], workers: int = 4,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
         self.handle = handle
         self.workers = workers
+        self.timeout = timeout
 
     def run_all(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(self.handle, events))
+        return _run_bounded(self.handle, events, self.workers, self.timeout)
 
 
 class LambdaInvoker:
-    """Invokes this same function synchronously for each slice."""
+    """Invokes this same function synchronously for each slice (its client's read timeout bounds each call)."""
 
-    def __init__(self, client: LambdaClient, function_name: str, workers: int = 16) -> None:
+    def __init__(self, client: LambdaClient, function_name: str, workers: int = 16,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
         self.client = client
         self.function_name = function_name
         self.workers = workers
+        self.timeout = timeout
 
     def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         response = self.client.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
         payload: dict[str, Any] = json.loads(response["Payload"].read())
         if response.get("FunctionError"):
-            raise RuntimeError(f"search slice failed: {payload.get('errorType', 'unknown')}")
+            raise SliceFailed(f"search slice failed: {payload.get('errorType', 'unknown')}")
         return payload
 
     def run_all(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(self._invoke, events))
+        return _run_bounded(self._invoke, events, self.workers, self.timeout)
 
 
 def slices(segments: Sequence[SegmentRef], max_rows: int) -> list[list[SegmentRef]]:

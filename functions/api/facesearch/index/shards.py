@@ -1,8 +1,9 @@
 """Shards: the in-memory and on-S3 form of a collection's embeddings, and the tiering that bounds them.
 
-An object is an uncompressed `.npz` of `face_ids` (fixed-width text) and `embeddings` (float32 rows, unit
-length), never overwritten: its key names its content for ever, so a warm function caches decoded shards by
-key with no invalidation (`ShardCache`).
+An object holds a compact shard (`quantized`: 16-byte face ids, a per-row scale and int8 codes, 148 bytes a
+face against 656 for float32), never overwritten: its key names its content for ever, so a warm function
+caches decoded shards by key with no invalidation (`ShardCache`). Objects written before the compact format
+(`.npz` of float32 rows) are still read, and become compact at their next merge.
 
 Tiering is like an LSM tree: a write adds a level-0 segment; when FAN_IN objects share a level they merge
 into one object of the next level (dropping the rows of deleted faces), unless that would pass
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facesearch.index import quantized
+from facesearch.index.quantized import QuantizedShard
 from facesearch.storage.records import SegmentRef
 from facesearch.storage.segments import SegmentObjects
 
@@ -30,6 +33,8 @@ EMBEDDING_DIM = 128
 
 @dataclass(frozen=True)
 class SegmentData:
+    """The legacy float32 form (`.npz`), still read from objects written before compact shards."""
+
     face_ids: np.ndarray  # (n,) '<U36'
     embeddings: np.ndarray  # (n, 128) float32
 
@@ -52,9 +57,24 @@ def decode(raw: bytes) -> SegmentData:
         return SegmentData(archive["face_ids"], np.ascontiguousarray(archive["embeddings"], dtype=np.float32))
 
 
-def make_segment(face_ids: Sequence[str], embeddings: np.ndarray) -> SegmentData:
+def legacy_segment(face_ids: Sequence[str], embeddings: np.ndarray) -> SegmentData:
+    """The float32 form of these faces (what objects held before compact shards)."""
     matrix = np.asarray(embeddings, dtype=np.float32).reshape(len(face_ids), EMBEDDING_DIM)
     return SegmentData(np.asarray(face_ids, dtype="<U36"), matrix)
+
+
+def make_segment(face_ids: Sequence[str], embeddings: np.ndarray) -> QuantizedShard:
+    """The compact shard of these faces (unit float32 rows)."""
+    matrix = np.asarray(embeddings, dtype=np.float32).reshape(len(face_ids), EMBEDDING_DIM)
+    return quantized.quantize(list(face_ids), matrix)
+
+
+def decode_object(key: str, raw: bytes) -> QuantizedShard:
+    """A segment object's shard, whichever format its key says it is in."""
+    if key.endswith(".npz"):
+        legacy = decode(raw)
+        return make_segment([str(face_id) for face_id in legacy.face_ids], legacy.embeddings)
+    return quantized.from_bytes(raw)
 
 
 def plan_merge(segments: Sequence[SegmentRef]) -> list[SegmentRef] | None:
@@ -69,14 +89,13 @@ def plan_merge(segments: Sequence[SegmentRef]) -> list[SegmentRef] | None:
     return None
 
 
-def merge(parts: Sequence[SegmentData], live: Callable[[np.ndarray], np.ndarray]) -> SegmentData:
-    """One segment of the rows of `parts` whose faces still exist (`live` -> boolean mask)."""
-    if not parts:
-        return SegmentData(np.empty(0, "<U36"), np.empty((0, EMBEDDING_DIM), np.float32))
-    face_ids = np.concatenate([part.face_ids for part in parts])
-    embeddings = np.concatenate([part.embeddings for part in parts])
-    keep = live(face_ids) if len(face_ids) else np.zeros(0, dtype=bool)
-    return SegmentData(face_ids[keep], embeddings[keep])
+def merge(parts: Sequence[QuantizedShard], live: Callable[[list[str]], np.ndarray]) -> QuantizedShard:
+    """One shard of the rows of `parts` whose faces still exist (`live(face ids)` -> boolean mask); lossless,
+    as each row keeps its own scale."""
+    joined = quantized.concat(parts)
+    face_ids = joined.face_ids(np.arange(len(joined)))
+    keep = live(face_ids) if face_ids else np.zeros(0, dtype=bool)
+    return quantized.take(joined, keep)
 
 
 def level_for(rows: int, fan_in: int = FAN_IN) -> int:
@@ -98,21 +117,21 @@ class ShardCache:
     def __init__(self, objects: SegmentObjects, cache_bytes: int = 1 << 30) -> None:
         self.objects = objects
         self.cache_bytes = cache_bytes
-        self._cache: OrderedDict[str, SegmentData] = OrderedDict()
+        self._cache: OrderedDict[str, QuantizedShard] = OrderedDict()
         self._cached = 0
         self._lock = threading.Lock()
 
-    def put(self, key: str, data: SegmentData) -> None:
-        self.objects.put(key, encode(data))
+    def put(self, key: str, data: QuantizedShard) -> None:
+        self.objects.put(key, quantized.to_bytes(data))
         self._remember(key, data)
 
-    def get(self, key: str) -> SegmentData:
+    def get(self, key: str) -> QuantizedShard:
         with self._lock:
             data = self._cache.get(key)
             if data is not None:
                 self._cache.move_to_end(key)
                 return data
-        data = decode(self.objects.get(key))
+        data = decode_object(key, self.objects.get(key))
         self._remember(key, data)
         return data
 
@@ -120,7 +139,7 @@ class ShardCache:
         with self._lock:
             return set(self._cache)
 
-    def _remember(self, key: str, data: SegmentData) -> None:
+    def _remember(self, key: str, data: QuantizedShard) -> None:
         with self._lock:
             if key in self._cache:
                 return
