@@ -1,7 +1,7 @@
 """Similarity calibrated by false-match rate: every genuine and impostor pair of the shared face sets.
 
-    .venv/bin/python bench/calibration.py            # measure, print, write bench/results/calibration.json
-    .venv/bin/python bench/calibration.py --no-write # measure and print only
+    .venv/bin/python -m bench.calibration            # measure, print, write bench/results/calibration.json
+    .venv/bin/python -m bench.calibration --no-write # measure and print only
 
 Rekognition's Similarity is judged by what its default threshold lets through: in the 2018 ACLU test
 Similarity 80 falsely matched 28 of 535 people against 25,000 photos, about 2e-6 per comparison. So the
@@ -39,9 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-BENCH = Path(__file__).resolve().parent
-
 from bench import face_embeddings, face_sets, pair_stats, similarity_table
+from bench.common.data import REPO
 from bench.face_embeddings import PhotoFaces
 from bench.face_sets import FaceSet
 from bench.pair_stats import PairCounts
@@ -49,7 +48,7 @@ from facesearch.vision import onnx as models
 from facesearch.vision import quality_filter, similarity
 from facesearch.vision.pipeline import detection_confidence
 
-RESULTS = BENCH / "results" / "calibration.json"
+RESULTS = similarity_table.RESULTS  # bench/results/calibration.json, which the README's table is rendered from
 FMR_AT_80 = 2e-6  # Rekognition's default, observed: 28 false matches / (535 x 25,000) comparisons
 POINTS_PER_DECADE = 10.0
 KNOT_LEVELS = (30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 99.0)
@@ -344,16 +343,18 @@ def main() -> int:
         fmr, pairs = pair_stats.rate_at(impostor, cosine)
         tar = pair_stats.rate_at(lfw_counts.genuine[0], cosine)[0]
         tar_studio = pair_stats.rate_at(studio_counts.genuine[0], cosine)[0]
-        fitted = f"{fit.cosine(targets[i]):7.4f} {p05[i]:11.4f} - {p95[i]:.4f}" if source == "fit" else f"{'-':>7} {'-':>20}"
+        fitted = (f"{fit.cosine(targets[i]):7.4f} {p05[i]:11.4f} - {p95[i]:.4f}" if source == "fit"
+                  else f"{'-':>7} {'-':>20}")
         print(f"{level:4.0f} {targets[i]:10.1e} {cosine:7.4f} {source:>8} {fitted} "
               f"{fmr:10.2e} {pairs:7d} {100 * tar:8.2f} {100 * tar_studio:10.2f} {old_sim[i]:7.1f}")
     print(f"previous curve: Similarity 80 = cosine {previous_to_cosine(80):.3f}: FMR "
           f"{pair_stats.rate_at(impostor, previous_to_cosine(80))[0]:.2e}, "
           f"TAR {100 * pair_stats.rate_at(lfw_counts.genuine[0], previous_to_cosine(80))[0]:.2f} %")
     top = np.argsort(-lfw_counts.tail_cosine)[:8]
+    stems = [lfw_set.paths[photo].stem for photo in lfw.photo]  # per labelled LFW face
     print("highest impostor pairs left after cleaning: " + ", ".join(
-        f"{lfw_set.paths[lfw.photo[lfw_counts.tail_left[k]]].stem}~{lfw_set.paths[lfw.photo[lfw_counts.tail_right[k]]].stem}"
-        f" {lfw_counts.tail_cosine[k]:.3f}" for k in top))
+        f"{stems[lfw_counts.tail_left[k]]}~{stems[lfw_counts.tail_right[k]]} {lfw_counts.tail_cosine[k]:.3f}"
+        for k in top))
 
     cosine_of = {f"{level:.0f}": c for level, c, _ in knots if level in (50.0, 70.0, 80.0)}
     quality = quality_split(lfw, cosine_of)
@@ -401,7 +402,7 @@ def main() -> int:
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"\nwrote {RESULTS.relative_to(BENCH.parent)}")
+        print(f"\nwrote {RESULTS.relative_to(REPO)}")
     print("\n" + similarity_table.render(results))
     current = [(float(c), float(s)) for c, s in zip(similarity._KNOTS_COS, similarity._KNOTS_SIM, strict=True)]
     wanted = [(-1.0, 0.0), *((c, s) for s, c, _ in knots), (1.0, 100.0)]

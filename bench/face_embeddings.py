@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageFilter
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.common.data import REPO
 
 CACHE = REPO / ".cache" / "bench"
 # Bump when what is stored per face, or how a photo is degraded, changes.

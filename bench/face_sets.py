@@ -2,8 +2,9 @@
 
 LFW (folds 1-5): identity = the folder name, except the people LFW files under two names (merged), and
 five photo-level pairs that are the same person under different names (their pairs are dropped, not
-counted as impostors). The list is ../shared/research/face-models.md §2 (plus one name-confirmed merge): every model's top impostors were
-these label errors, and leaving them in caps TAR at FMR 1e-6 at about 62 % for any model.
+counted as impostors). The list is ../shared/research/face-models.md §2 (plus one name-confirmed merge):
+every model's top impostors were these label errors, and leaving them in caps TAR at FMR 1e-6 at about
+62 % for any model.
 
 Studio (the Face Research Lab sets): London neutral + smiling (one person = one 3-digit id), canada (one
 photo per person) and lisa + zoom (one person, 8 photos), identities from ../shared/faces/manifest.csv.
@@ -12,13 +13,12 @@ photo per person) and lisa + zoom (one person, 8 photos), identities from ../sha
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.common import data
 
 # Two names, one person (confirmed by name or by looking at the photos).
 LFW_SAME_PERSON = {
@@ -44,9 +44,9 @@ LFW_MISFILED = (
 
 
 def shared_dir() -> Path | None:
-    env = os.environ.get("FACESEARCH_SHARED")
-    path = Path(env) if env else REPO.parent / "shared"
-    return path if (path / "faces" / "lfw" / "pairs.txt").is_file() else None
+    """The shared folder (bench.common.data.shared_dir), or None when it has no LFW pairs.txt."""
+    shared = data.shared_dir()
+    return shared if shared is not None and (shared / "faces" / "lfw" / "pairs.txt").is_file() else None
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _index(names: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def lfw(shared: Path) -> FaceSet:
-    paths = tuple(sorted((shared / "faces" / "lfw" / "images").glob("*/*.jpg")))
+    paths = tuple(data.lfw_photos(shared / "faces" / "lfw"))
     people = [LFW_SAME_PERSON.get(p.parent.name, p.parent.name) for p in paths]
     identity, names = _index(people)
     stems = {p.stem: i for i, p in enumerate(paths)}

@@ -1,7 +1,7 @@
 """Scale: compact int8 shards against float32, 1M to 20M faces, one core per scan, and a fan-out model.
 
-    PYTHONPATH=functions/api:. .venv/bin/python bench/scale.py --faces 5000000
-    PYTHONPATH=functions/api:. .venv/bin/python bench/scale.py --faces 20000000 --queries 10 --no-kernels
+    .venv/bin/python -m bench.scale --faces 5000000
+    .venv/bin/python -m bench.scale --faces 20000000 --queries 10 --no-kernels
 
 Every number is printed next to a baseline measured in the same run (the machine is shared: timings
 alternate the contenders round by round and report medians):
@@ -38,14 +38,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one core per scan, as one Lambda vCPU
+# Imported for its side effect, one BLAS thread (one core per scan, as one Lambda vCPU): the variables it sets
+# are read when numpy loads, so it must come before numpy, and the split below keeps isort from moving it.
+from bench import scale_threads  # noqa: F401
 
+# isort: split
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
 
 from bench import scale_data, scale_fanout, scale_kernels, scale_lfw
 from facesearch.index import quantized as q
@@ -154,7 +153,8 @@ def build(faces: int, shard_rows: int, model: scale_data.FaceModel, probes: scal
             new = {face_id: rows[r] for face_id, r in zip(*_rows_of(shard, wanted), strict=True)}
             exact[j] = {face_id: vector for face_id, vector in (exact[j] | new).items() if face_id in wanted}
         if (i + 1) % 10 == 0 or i + 1 == count:
-            log(f"  built {i + 1}/{count} shards ({(i + 1) * shard_rows:,} faces), {time.perf_counter() - started:.0f} s")
+            log(f"  built {i + 1}/{count} shards ({(i + 1) * shard_rows:,} faces), "
+                f"{time.perf_counter() - started:.0f} s")
     return collection
 
 
@@ -162,7 +162,7 @@ def _rows_of(shard: q.QuantizedShard, wanted: set[str]) -> tuple[list[str], list
     """The shard's rows whose face ids are in `wanted` (ids compared as raw bytes: no decoding of all)."""
     raw = {bytes.fromhex(face_id.replace("-", "")) for face_id in wanted}
     as_bytes = shard.ids.view("S16").reshape(-1)
-    rows = [r for r in np.flatnonzero(np.isin(as_bytes, np.array(sorted(raw), dtype="S16")))] if raw else []
+    rows = list(np.flatnonzero(np.isin(as_bytes, np.array(sorted(raw), dtype="S16")))) if raw else []
     return shard.face_ids(np.array(rows, dtype=np.int64)), [int(r) for r in rows]
 
 
@@ -178,7 +178,8 @@ def section_sizes(collection: Collection) -> None:
     print(f"   {'S3 object':18}{s3_fp32:12.1f}{s3_compact:10.1f}{s3_fp32 / s3_compact:8.2f}")
     print(f"   {'warm cache':18}{mem_fp32:12.1f}{mem_compact:10.1f}{mem_fp32 / mem_compact:8.2f}")
     for label, faces in (("1M", MILLION), ("20M", 20 * MILLION)):
-        print(f"   {label} faces cached: fp32 {mem_fp32 * faces / 1e9:.2f} GB, compact {mem_compact * faces / 1e9:.2f} GB")
+        print(f"   {label} faces cached: fp32 {mem_fp32 * faces / 1e9:.2f} GB, "
+              f"compact {mem_compact * faces / 1e9:.2f} GB")
 
 
 def section_likeness(identities: np.ndarray | None, embeddings: np.ndarray | None, model: scale_data.FaceModel,
@@ -222,14 +223,16 @@ def section_scan(collection: Collection, queries: np.ndarray, rounds: int) -> di
     read = timed["read codes"]
     print(f"\n3. warm scan of {faces:,} faces on one core (MaxFaces {TIMED_K}, cosine >= {TIMED_COSINE}), "
           f"medians of {rounds} alternating rounds; wall time and this thread's CPU time")
-    print(f"   {'':16}{'wall ms':>9}{'cpu ms':>8}{'GB/s':>7}{'of read bw':>11}{'(cpu)':>7}{'x fp32 scan':>12}{'(cpu)':>7}")
+    print(f"   {'':16}{'wall ms':>9}{'cpu ms':>8}{'GB/s':>7}{'of read bw':>11}{'(cpu)':>7}"
+          f"{'x fp32 scan':>12}{'(cpu)':>7}")
     for name, nbytes in (("read codes", code_bytes), ("read fp32", fp32_bytes), ("fp32 scan", fp32_bytes),
                          ("compact kernel", code_bytes), ("compact scan", code_bytes)):
         t = timed[name]
         fraction = nbytes / t.wall_ms / (code_bytes / read.wall_ms)
         fraction_cpu = nbytes / t.cpu_ms / (code_bytes / read.cpu_ms)
         print(f"   {name:16}{t.wall_ms:9.1f}{t.cpu_ms:8.1f}{nbytes / t.wall_ms / 1e6:7.2f}{fraction:11.2f}"
-              f"{fraction_cpu:7.2f}{timed['fp32 scan'].wall_ms / t.wall_ms:12.2f}{timed['fp32 scan'].cpu_ms / t.cpu_ms:7.2f}")
+              f"{fraction_cpu:7.2f}{timed['fp32 scan'].wall_ms / t.wall_ms:12.2f}"
+              f"{timed['fp32 scan'].cpu_ms / t.cpu_ms:7.2f}")
     if len(collection.shards) > len(first):
         everything = collection.shards
         words_all = [s.codes.view(np.uint64).reshape(-1) for s in everything]
@@ -282,8 +285,8 @@ def section_kernels(collection: Collection, queries: np.ndarray, rounds: int) ->
     }
     read = timed["read codes"]
     for name, t in timed.items():
-        print(f"   {name:20}{t.wall_ms:9.1f}{t.cpu_ms:8.1f}{read.wall_ms / t.wall_ms:11.2f}{read.cpu_ms / t.cpu_ms:7.2f}"
-              f"   {notes[name]}")
+        print(f"   {name:20}{t.wall_ms:9.1f}{t.cpu_ms:8.1f}{read.wall_ms / t.wall_ms:11.2f}"
+              f"{read.cpu_ms / t.cpu_ms:7.2f}   {notes[name]}")
 
 
 def section_recall(collection: Collection, queries: np.ndarray, shard_rows: int) -> None:
@@ -377,8 +380,8 @@ def section_fanout(collection: Collection, queries: np.ndarray, slice_rows: int,
     counts = {max(1, math.ceil(f / rows)) for f in targets for rows in (slice_rows, *other_rows)}
     merge_ms = {count: _merge_ms(shortlists, count, rng) for count in sorted(counts)}
     slice_arr, slice_cpu = np.array(slice_ms), np.array(slice_cpu_ms)
-    print(f"\n7. fan-out: {len(slices)} slices of up to {per_slice * shard_rows:,} faces over {workers} worker processes, "
-          f"{len(queries)} queries (MaxFaces {TIMED_K}, cosine >= {TIMED_COSINE})")
+    print(f"\n7. fan-out: {len(slices)} slices of up to {per_slice * shard_rows:,} faces over {workers} worker "
+          f"processes, {len(queries)} queries (MaxFaces {TIMED_K}, cosine >= {TIMED_COSINE})")
     print(f"   per-slice scan+merge (one core): p50 {np.percentile(slice_arr, 50):.1f} ms, "
           f"p95 {np.percentile(slice_arr, 95):.1f} ms elapsed; CPU time p50 {np.percentile(slice_cpu, 50):.1f}, "
           f"p95 {np.percentile(slice_cpu, 95):.1f} ms; answer payload p50 {np.median(payloads) / 1e3:.1f} KB")
@@ -387,12 +390,14 @@ def section_fanout(collection: Collection, queries: np.ndarray, slice_rows: int,
     print("   parameters: " + ", ".join(f"{f.name}={getattr(params, f.name)}" for f in fields(params)))
     bytes_per_face = collection.shards[0].nbytes / len(collection.shards[0])
     print("   modelled end-to-end (query vector in, face items read), from the elapsed | the CPU-time slice times:")
-    print(f"   {'faces':>12}{'slice rows':>12}{'slices':>8}{'p50 ms':>9}{'p95 ms':>9}{'| p50':>8}{'p95':>7}{'cold +ms':>10}")
+    print(f"   {'faces':>12}{'slice rows':>12}{'slices':>8}{'p50 ms':>9}{'p95 ms':>9}{'| p50':>8}{'p95':>7}"
+          f"{'cold +ms':>10}")
     rows_measured = per_slice * shard_rows
+    final_sizes = np.array(finals)
     for faces, rows in [(f, slice_rows) for f in targets] + [(20 * MILLION, r) for r in other_rows]:
         scale = rows / rows_measured  # other slice sizes: the measured slice time scaled linearly
-        wall = scale_fanout.model(faces, rows, slice_arr * scale, merge_ms, np.array(finals), bytes_per_face, params, rng)
-        cpu = scale_fanout.model(faces, rows, slice_cpu * scale, merge_ms, np.array(finals), bytes_per_face, params, rng)
+        wall = scale_fanout.model(faces, rows, slice_arr * scale, merge_ms, final_sizes, bytes_per_face, params, rng)
+        cpu = scale_fanout.model(faces, rows, slice_cpu * scale, merge_ms, final_sizes, bytes_per_face, params, rng)
         note = "" if rows == slice_rows else "  (slice time scaled)"
         print(f"   {faces:12,}{rows:12,}{wall.slices:8}{wall.p50_ms:9.1f}{wall.p95_ms:9.1f}{cpu.p50_ms:8.1f}"
               f"{cpu.p95_ms:7.1f}{wall.cold_extra_ms:10.0f}{note}")

@@ -1,6 +1,6 @@
 """Real face embeddings for bench/scale.py: the shipped pipeline run over the shared LFW photos, cached.
 
-    PYTHONPATH=functions/api:. .venv/bin/python bench/scale_lfw.py     # compute (about 10 min) or load
+    .venv/bin/python -m bench.scale_lfw    # compute (about 10 min) or load
 
 Each photo contributes the detected face nearest its centre (the labelled person, as in bench/accuracy.py),
 embedded by `facesearch.vision.pipeline.get_pipeline()` exactly as IndexFaces would embed it. The vectors are cached
@@ -10,7 +10,6 @@ under .cache/scale/ keyed by the model files and the photo list; the photos them
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -18,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
+from bench.common import data
 from facesearch.vision import onnx as models
 from facesearch.vision.imaging import decode_image
 from facesearch.vision.pipeline import AnalyzedFace, get_pipeline
 
-CACHE = REPO / ".cache" / "scale"
+CACHE = data.REPO / ".cache" / "scale"
 CACHE_VERSION = "1"  # bump when the choice of face or the pipeline's use here changes
 
 
@@ -36,9 +34,9 @@ class LfwEmbeddings:
 
 
 def shared_dir() -> Path | None:
-    env = os.environ.get("FACESEARCH_SHARED")
-    path = Path(env) if env else REPO.parent / "shared"
-    return path if (path / "faces" / "lfw" / "images").is_dir() else None
+    """The shared folder (bench.common.data.shared_dir), or None when it has no LFW images/."""
+    shared = data.shared_dir()
+    return shared if shared is not None and (shared / "faces" / "lfw" / "images").is_dir() else None
 
 
 def centre_face(faces: list[AnalyzedFace]) -> AnalyzedFace:
@@ -51,14 +49,14 @@ def centre_face(faces: list[AnalyzedFace]) -> AnalyzedFace:
 
 def lfw_embeddings(shared: Path) -> LfwEmbeddings:
     """Every LFW photo's centre face, embedded by the shipped pipeline (computed once, then cached)."""
-    paths = sorted((shared / "faces" / "lfw" / "images").glob("*/*.jpg"))
+    paths = data.lfw_photos(shared / "faces" / "lfw")
     files = models.model_files()
     key = CACHE_VERSION + "\n" + "\n".join(str(path.relative_to(shared)) for path in paths)
     digest = hashlib.sha256(files.detector.read_bytes() + files.embedder.read_bytes() + key.encode())
     cache = CACHE / f"lfw_{digest.hexdigest()[:16]}.npz"
     if cache.is_file():
-        with np.load(cache) as data:
-            return LfwEmbeddings(data["identities"], data["embeddings"], int(data["missed"]))
+        with np.load(cache) as saved:
+            return LfwEmbeddings(saved["identities"], saved["embeddings"], int(saved["missed"]))
     pipeline = get_pipeline()
     identities: list[str] = []
     vectors: list[np.ndarray] = []

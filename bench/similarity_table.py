@@ -1,7 +1,7 @@
 """README's Similarity table, rendered from bench/results/calibration.json and facesearch.vision.similarity.
 
-    .venv/bin/python bench/similarity_table.py           # print the table
-    .venv/bin/python bench/similarity_table.py --write   # replace it in README.md between the markers
+    .venv/bin/python -m bench.similarity_table           # print the table
+    .venv/bin/python -m bench.similarity_table --write   # replace it in README.md between the markers
 
 The numbers are never typed by hand: bench/calibration.py measures them and writes the JSON, this turns
 the JSON plus the service's curve (to_cosine) into Markdown, and tests/unit/test_similarity_table.py fails
@@ -19,13 +19,11 @@ import argparse
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
+from bench.common.data import REPO
 from facesearch.vision.similarity import to_cosine
 
 RESULTS = REPO / "bench" / "results" / "calibration.json"

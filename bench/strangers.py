@@ -1,7 +1,7 @@
 """Strangers probe: do people who are *not* in a collection match at the default threshold?
 
-    .venv/bin/python bench/strangers.py                   # 800-face gallery, 300 outsiders, API + direct
-    .venv/bin/python bench/strangers.py --api-mates 300   # how many mate photos to search through the API
+    .venv/bin/python -m bench.strangers                   # 800-face gallery, 300 outsiders, API + direct
+    .venv/bin/python -m bench.strangers --api-mates 300   # how many mate photos to search through the API
 
 A user's first test of a face search: index 800 people (the first photo of each of the first 800 shared-LFW
 people with >= 2 photos, people.txt order), then search with photos of 300 other people (the first 300
@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-BENCH = Path(__file__).resolve().parent
 
 from bench import face_embeddings, face_sets
 from bench.common import report, server
@@ -79,7 +77,8 @@ def api_search(client: Any, path: Path) -> list[tuple[str, float]]:
     return [(m["Face"].get("ExternalImageId", ""), float(m["Similarity"])) for m in response["FaceMatches"]]
 
 
-def summarise(label: str, outsider_hits: list[list[str]], mate_hits: list[list[str]], mates: list[str]) -> dict[str, float]:
+def summarise(label: str, outsider_hits: list[list[str]], mate_hits: list[list[str]],
+              mates: list[str]) -> dict[str, float]:
     n_out = len(outsider_hits)
     matched = sum(bool(h) for h in outsider_hits)
     wrong = sum(len(h) for h in outsider_hits)

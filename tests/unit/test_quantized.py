@@ -104,7 +104,9 @@ def test_empty_shard_round_trips():
     assert len(shard) == 0 and shard.max_scale == 0.0
 
 
-@pytest.mark.parametrize("face_id", ["not-a-uuid", "6F9619FF-8B86-D011-B42D-00C04FC964FF", "6f9619ff8b86d011b42d00c04fc964ff"])
+@pytest.mark.parametrize(
+    "face_id", ["not-a-uuid", "6F9619FF-8B86-D011-B42D-00C04FC964FF", "6f9619ff8b86d011b42d00c04fc964ff"]
+)
 def test_face_ids_must_be_canonical_uuids_so_they_round_trip(face_id):
     with pytest.raises(ValueError):
         q.encode_face_ids([face_id])
@@ -241,7 +243,8 @@ def test_many_slices_with_deleted_faces_still_give_the_exact_live_top_k():
     live_ids = [face_id for face_id in ids if face_id in live]
     for k in (1, 40, 500):
         result = search(slices, live, query, k, 0.5)
-        assert [m for m, _ in result.matches] == exact_top(live_ids, np.stack([live[i] for i in live_ids]), query, k, 0.5)
+        expected = exact_top(live_ids, np.stack([live[i] for i in live_ids]), query, k, 0.5)
+        assert [m for m, _ in result.matches] == expected
 
 
 def test_empty_shard_has_no_candidates_and_is_complete():
