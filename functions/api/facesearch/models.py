@@ -77,6 +77,25 @@ def model_files(variant: Variant = "int8", directory: Path | None = None) -> Mod
     return files
 
 
+def model_path(task: str, variant: Variant = "int8", directory: Path | None = None) -> Path:
+    """The file of `task` ("detector", "embedder", or an attribute model: "age", "gender", "face_mesh",
+    "blendshapes", "emotions") in `variant`, from MANIFEST.json; ModelsNotFoundError if absent."""
+    directory = directory or model_dir()
+    manifest_path = directory / MANIFEST_NAME
+    names = dict(_DEFAULT_FILES.get(variant, {}))
+    if manifest_path.is_file():
+        names.update(json.loads(manifest_path.read_text()).get("variants", {}).get(variant, {}))
+    if task not in names:
+        raise ModelsNotFoundError(
+            f"no {task!r} model in the {variant} variant of {manifest_path}. Run `make models` "
+            f"(layers/models/build.py --out .cache/models) or set {ENV_MODEL_DIR}."
+        )
+    path = directory / names[task]
+    if not path.is_file():
+        raise ModelsNotFoundError(f"{task} model not found: {path}. Run `make models` or set {ENV_MODEL_DIR}")
+    return path
+
+
 def intra_op_threads() -> int:
     """Threads per operator: $FACESEARCH_INTRA_OP_THREADS, default every CPU the process sees."""
     env = os.environ.get(ENV_INTRA_OP_THREADS)
@@ -115,3 +134,8 @@ def detector_session(variant: Variant = "int8", threads: int | None = None) -> o
 def embedder_session(variant: Variant = "int8", threads: int | None = None) -> ort.InferenceSession:
     """The cached SFace session of `variant`."""
     return create_session(str(model_files(variant).embedder), threads or intra_op_threads())
+
+
+def task_session(task: str, variant: Variant = "int8", threads: int | None = None) -> ort.InferenceSession:
+    """The cached session of any model in the manifest by task name (e.g. "face_mesh")."""
+    return create_session(str(model_path(task, variant)), threads or intra_op_threads())
