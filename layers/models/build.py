@@ -398,7 +398,13 @@ def age_quantizer(recipe: QuantRecipe):  # type: ignore[no-untyped-def]
     def run(source: Path, target: Path) -> None:
         quantize(source, target, age_samples(calibration_faces()), recipe)
 
-    return attributes.Quantizer(key={"recipe": asdict(recipe), "calibration_sha256": calibration_digest()}, run=run)
+    chips = REPO / "functions" / "api" / "facesearch" / "vision" / "attributes"
+    key = {
+        "recipe": asdict(recipe),
+        "calibration_sha256": calibration_digest(),
+        "chip_code_sha256": {name: sha256(chips / name) for name in ("crops.py", "age_gender.py")},
+    }
+    return attributes.Quantizer(key=key, run=run)
 
 
 def ensure_attributes(out: Path, force: bool, wheels_dir: Path | None) -> None:
