@@ -18,8 +18,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 venv: $(VENV)/.installed
 
-$(MODELS_DIR)/MANIFEST.json: $(VENV)/.installed layers/models/build.py
+# build.py is idempotent (it checks its own build keys), so any change to what it reads may rerun it
+MODEL_INPUTS := $(wildcard layers/models/*.py layers/models/licenses/*) \
+	functions/api/facesearch/vision/attributes/crops.py functions/api/facesearch/vision/attributes/age_gender.py
+$(MODELS_DIR)/MANIFEST.json: $(VENV)/.installed $(MODEL_INPUTS)
 	$(PY) layers/models/build.py --out $(MODELS_DIR)
+	@touch $@
 
 models: $(MODELS_DIR)/MANIFEST.json
 

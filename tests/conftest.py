@@ -226,3 +226,15 @@ def face_grid(count: int = 121, tile: int = 128) -> bytes:
     out = io.BytesIO()
     canvas.save(out, format="JPEG", quality=90)
     return out.getvalue()
+
+
+LAYER_BUILD = Path(__file__).resolve().parents[1] / "layers" / "models"
+
+
+@pytest.fixture(scope="session")
+def layer_build_path() -> Iterator[Path]:
+    """The models layer's build scripts import each other as siblings (they run as scripts): make them
+    importable for the tests that exercise them, and only for those."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(LAYER_BUILD))
+        yield LAYER_BUILD

