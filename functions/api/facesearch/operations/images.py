@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from facesearch.errors import InvalidParameterException
-from facesearch.operations import render
+from facesearch.operations import attributes, render
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.vision import imaging, quality_filter
@@ -54,8 +54,9 @@ def largest_searchable_face(services: Services, request: Request
 
 @operation("DetectFaces")
 def detect_faces(services: Services, request: Request) -> dict[str, Any]:
-    _, faces = analyze(services, request["Image"], with_embeddings=False)
-    return {"FaceDetails": [render.face_detail(face) for face in faces]}
+    image, faces = analyze(services, request["Image"], with_embeddings=False)
+    found = attributes.measure(image, faces, attributes.requested(request.get("Attributes")))
+    return {"FaceDetails": [render.face_detail(face, extra) for face, extra in zip(faces, found, strict=True)]}
 
 
 @operation("CompareFaces")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from facesearch.geometry import BoundingBox
-from facesearch.operations import render
+from facesearch.operations import attributes, render
 from facesearch.operations.images import analyze_bytes, image_bytes
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
@@ -28,8 +28,8 @@ DEFAULT_MAX_FACES = 100
 
 
 def select_faces(image: DecodedImage, faces: list[AnalyzedFace], level: str, max_faces: int
-                 ) -> tuple[list[AnalyzedFace], list[dict[str, Any]]]:
-    """The faces to index (largest first) and the UnindexedFaces with their reasons.
+                 ) -> tuple[list[AnalyzedFace], list[tuple[AnalyzedFace, list[str]]]]:
+    """The faces to index (largest first) and the others with the reasons they are not indexed.
 
     Faces failing QualityFilter are left out with its reasons; if more than MaxFaces remain, the lowest
     quality ones go first, then the smallest (quality_filter.quality_rank), as EXCEEDS_MAX_FACES.
@@ -37,13 +37,14 @@ def select_faces(image: DecodedImage, faces: list[AnalyzedFace], level: str, max
     passing = [face for face in faces if not quality_filter.rejection_reasons(face, image.width, image.height, level)]
     ranked = sorted(passing, key=lambda face: quality_filter.quality_rank(face, image.width, image.height))
     chosen = {id(face) for face in ranked[:max_faces]}
-    kept, unindexed = [], []
+    kept: list[AnalyzedFace] = []
+    unindexed: list[tuple[AnalyzedFace, list[str]]] = []
     for face in faces:  # largest first, as IndexFaces returns them
         if id(face) in chosen:
             kept.append(face)
             continue
         reasons = quality_filter.rejection_reasons(face, image.width, image.height, level) or ["EXCEEDS_MAX_FACES"]
-        unindexed.append({"Reasons": reasons, "FaceDetail": render.face_detail(face)})
+        unindexed.append((face, reasons))
     return kept, unindexed
 
 
@@ -62,13 +63,23 @@ def overlap(a: BoundingBox, b: BoundingBox) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def records(stored: Sequence[FaceRecord], faces: Sequence[AnalyzedFace]) -> list[dict[str, Any]]:
+Details = Callable[[AnalyzedFace], dict[str, Any]]
+
+
+def records(stored: Sequence[FaceRecord], faces: Sequence[AnalyzedFace], detail: Details) -> list[dict[str, Any]]:
     """FaceRecords: each stored face with the FaceDetail of the analysed face it came from."""
     rendered = []
     for record in stored:
         face = max(faces, key=lambda candidate: overlap(candidate.bounding_box, record.bounding_box))
-        rendered.append({"Face": render.face(record), "FaceDetail": render.face_detail(face)})
+        rendered.append({"Face": render.face(record), "FaceDetail": detail(face)})
     return rendered
+
+
+def details(image: DecodedImage, faces: Sequence[AnalyzedFace], request: Request) -> Details:
+    """FaceDetail of each face, with the DetectionAttributes asked for (measured once for all faces)."""
+    found = attributes.measure(image, faces, attributes.requested(request.get("DetectionAttributes")))
+    by_face = {id(face): extra for face, extra in zip(faces, found, strict=True)}
+    return lambda face: render.face_detail(face, by_face.get(id(face)))
 
 
 def already_indexed(services: Services, collection: Collection, digest: str, external_image_id: str | None
@@ -104,5 +115,6 @@ def index_faces(services: Services, request: Request) -> dict[str, Any]:
             stored = services.index.add(collection, new, record)
         except DuplicateImage:  # a twin request committed this image first: answer with its faces
             stored = already_indexed(services, collection, digest, external_image_id) or []
-    return {"FaceRecords": records(stored or [], kept), "FaceModelVersion": FACE_MODEL_VERSION,
-            "UnindexedFaces": unindexed}
+    detail = details(image, faces, request)
+    return {"FaceRecords": records(stored or [], kept, detail), "FaceModelVersion": FACE_MODEL_VERSION,
+            "UnindexedFaces": [{"Reasons": reasons, "FaceDetail": detail(face)} for face, reasons in unindexed]}

@@ -6,7 +6,7 @@ Member names and types follow botocore's output shapes; tests/functional check e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facesearch.geometry import BoundingBox
 from facesearch.index import Match
@@ -15,6 +15,9 @@ from facesearch.vision.pipeline import AnalyzedFace
 from facesearch.vision.pose import Pose
 from facesearch.vision.quality import Quality
 from facesearch.vision.similarity import to_similarity
+
+if TYPE_CHECKING:
+    from facesearch.vision.attributes.analyzer import FaceAttributes
 
 COMPARED_FACE_MEMBERS = ("BoundingBox", "Confidence", "Landmarks", "Pose", "Quality")
 
@@ -36,15 +39,40 @@ def landmarks(face: AnalyzedFace) -> list[dict[str, Any]]:
             for kind, (x, y) in zip(face.landmark_types, face.landmarks, strict=True)]
 
 
-def face_detail(face: AnalyzedFace) -> dict[str, Any]:
-    """FaceDetail for Attributes=DEFAULT."""
-    return {
+def face_detail(face: AnalyzedFace, attributes: FaceAttributes | None = None) -> dict[str, Any]:
+    """FaceDetail: the DEFAULT members, plus whatever optional attributes were measured for the face."""
+    detail: dict[str, Any] = {
         "BoundingBox": bounding_box(face.bounding_box),
         "Landmarks": landmarks(face),
         "Pose": pose(face.pose),
         "Quality": quality(face.quality),
         "Confidence": float(face.confidence),
     }
+    if attributes is not None:
+        detail.update(optional_attributes(face, attributes))
+    return detail
+
+
+def optional_attributes(face: AnalyzedFace, found: FaceAttributes) -> dict[str, Any]:
+    """The FaceDetail members of the attributes that were asked for and measured (the rest stay absent)."""
+    members: dict[str, Any] = {}
+    if found.age_range is not None:
+        members["AgeRange"] = {"Low": found.age_range.low, "High": found.age_range.high}
+    if found.gender is not None:
+        members["Gender"] = {"Value": found.gender.value, "Confidence": found.gender.confidence}
+    for name, value in (("Smile", found.smile), ("EyesOpen", found.eyes_open), ("MouthOpen", found.mouth_open)):
+        if value is not None:
+            members[name] = {"Value": value.value, "Confidence": value.confidence}
+    if found.emotions is not None:
+        members["Emotions"] = [{"Type": e.type, "Confidence": e.confidence} for e in found.emotions]
+    if found.eye_direction is not None:
+        gaze = found.eye_direction
+        members["EyeDirection"] = {"Yaw": gaze.yaw, "Pitch": gaze.pitch, "Confidence": gaze.confidence}
+    if found.landmarks is not None:
+        # the five DEFAULT types keep the detector's points (what DEFAULT answers); the mesh adds the other 25
+        default = {mark["Type"]: mark for mark in landmarks(face)}
+        members["Landmarks"] = [default.get(m.type, {"Type": m.type, "X": m.x, "Y": m.y}) for m in found.landmarks]
+    return members
 
 
 def compared_face(face: AnalyzedFace) -> dict[str, Any]:
