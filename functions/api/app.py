@@ -9,12 +9,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from facesearch import handler, services
+from facesearch import handler, services, snapstart
 from facesearch.index.fanout import is_slice_event
+from facesearch.settings import Settings
 from facesearch.wire.events import signed_request_from_event
 
 logger = Logger()
 tracer = Tracer()
+snapstart.register(Settings.from_env())  # SnapStart: load the models before the snapshot
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL, log_event=False)

@@ -65,7 +65,8 @@ def build_services(settings: Settings, invoker: Invoker | None = None) -> Servic
             if settings.function_name and not settings.local:
                 config = Config(read_timeout=settings.fanout_timeout, retries={"mode": "standard", "max_attempts": 2})
                 chosen.append(LambdaInvoker(boto3.client("lambda", region_name=settings.region, config=config),
-                                            settings.function_name, timeout=settings.fanout_timeout))
+                                            settings.function_name, timeout=settings.fanout_timeout,
+                                            qualifier=settings.function_qualifier))
             else:
                 chosen.append(ThreadInvoker(lambda event: index.run_slice(event), timeout=settings.fanout_timeout))
         return chosen[0]

@@ -33,6 +33,8 @@ class Settings:
     s3_endpoint: str | None = None  # another S3 / DynamoDB (the local moto server); None = AWS
     dynamodb_endpoint: str | None = None
     function_name: str | None = None  # set on Lambda: fan-out invokes this function
+    function_qualifier: str | None = None  # the alias fan-out invokes (SnapStart applies to published versions)
+    initialization_type: str | None = None  # Lambda's AWS_LAMBDA_INITIALIZATION_TYPE ("snap-start", ...)
     local: bool = False  # FACESEARCH_LOCAL: fan out to threads even where a function name is set
     fanout_rows: int = 300_000  # rows one invocation scans at most
     fanout_timeout: float = 20.0  # seconds every slice of a fanned-out search has to answer
@@ -57,6 +59,8 @@ class Settings:
             s3_endpoint=env.get("FACESEARCH_S3_ENDPOINT") or endpoint,
             dynamodb_endpoint=env.get("FACESEARCH_DYNAMODB_ENDPOINT") or endpoint,
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
+            function_qualifier=env.get("FACESEARCH_FUNCTION_ALIAS") or None,
+            initialization_type=env.get("AWS_LAMBDA_INITIALIZATION_TYPE") or None,
             local=bool(env.get("FACESEARCH_LOCAL")),
             fanout_rows=int(env.get("FACESEARCH_FANOUT_ROWS", "300000")),
             fanout_timeout=float(env.get("FACESEARCH_FANOUT_TIMEOUT", "20")),

@@ -95,14 +95,20 @@ class LambdaInvoker:
     """Invokes this same function synchronously for each slice (its client's read timeout bounds each call)."""
 
     def __init__(self, client: LambdaClient, function_name: str, workers: int = 16,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, qualifier: str | None = None) -> None:
         self.client = client
         self.function_name = function_name
         self.workers = workers
         self.timeout = timeout
+        self.qualifier = qualifier  # the alias: its SnapStart snapshot, not $LATEST's cold starts
 
     def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        response = self.client.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
+        payload_bytes = json.dumps(event).encode()
+        if self.qualifier:
+            response = self.client.invoke(FunctionName=self.function_name, Qualifier=self.qualifier,
+                                          Payload=payload_bytes)
+        else:
+            response = self.client.invoke(FunctionName=self.function_name, Payload=payload_bytes)
         payload: dict[str, Any] = json.loads(response["Payload"].read())
         if response.get("FunctionError"):
             raise SliceFailed(f"search slice failed: {payload.get('errorType', 'unknown')}")
