@@ -129,11 +129,14 @@ def accuracy(shared: Path, detector: Detector, analyzer: AttributeAnalyzer, fit:
 
     male = np.array([info[pid]["face_gender"] == "male" for pid, _, _ in rows])
     p_male = np.array([s.p_male for _, _, s in rows])
-    print(f"  Gender     accuracy {100 * np.mean((p_male >= 0.5) == male):.1f} % "
-          f"({np.sum((p_male >= 0.5) == male)}/{len(male)}; threshold P(male) 0.5, no fitting; target >= 97 %)")  # fmt: skip
+    gender_right = (p_male >= 0.5) == male
+    print(f"  Gender     accuracy {100 * np.mean(gender_right):.1f} % ({np.sum(gender_right)}/{len(male)}; "
+          f"threshold P(male) 0.5, no fitting; target >= 97 %)")  # fmt: skip
 
     known = np.array([info[pid]["face_age"] != "NA" for pid, _, _ in rows])
-    ages = np.array([float(info[pid]["face_age"]) if ok else np.nan for (pid, _, _), ok in zip(rows, known)])
+    ages = np.array(
+        [float(info[pid]["face_age"]) if ok else np.nan for (pid, _, _), ok in zip(rows, known, strict=True)]
+    )
     means = np.array([s.age_mean for _, _, s in rows])
     ranges = np.array([calibration.age_range(m) for m in means])
     inside = (ages >= ranges[:, 0]) & (ages <= ranges[:, 1])
@@ -144,9 +147,11 @@ def accuracy(shared: Path, detector: Detector, analyzer: AttributeAnalyzer, fit:
         r = np.array([calibration.age_range(m, half) for m in means[test]])
         cv_inside.extend((ages[test] >= r[:, 0]) & (ages[test] <= r[:, 1]))
         cv_width.extend(r[:, 1] - r[:, 0])
-    print(f"  Age        MAE {np.mean(np.abs(means - ages)[known]):.2f} y (mean error {np.mean((means - ages)[known]):+.2f}; "
+    error = (means - ages)[known]
+    width = np.mean((ranges[:, 1] - ranges[:, 0])[known])
+    print(f"  Age        MAE {np.mean(np.abs(error)):.2f} y (mean error {np.mean(error):+.2f}; "
           f"true ages {np.nanmin(ages):.0f}-{np.nanmax(ages):.0f}, n={known.sum()})  "
-          f"inside AgeRange {100 * np.mean(inside[known]):.1f} % (width {np.mean((ranges[:, 1] - ranges[:, 0])[known]):.1f} y, "
+          f"inside AgeRange {100 * np.mean(inside[known]):.1f} % (width {width:.1f} y, "
           f"half-width {calibration.AGE_RELATIVE_HALF_WIDTH} x age; target >= 80 %)  "
           f"2-fold CV {100 * np.mean(cv_inside):.1f} % (width {np.mean(cv_width):.1f} y)")  # fmt: skip
 
@@ -156,27 +161,32 @@ def accuracy(shared: Path, detector: Detector, analyzer: AttributeAnalyzer, fit:
 
     happy = np.array([s.emotions["HAPPY"] for _, _, s in rows])
     top = [max(s.emotions, key=s.emotions.__getitem__) for _, _, s in rows]
-    print(f"  Emotions   neutral photo -> top CALM {100 * np.mean([t == 'CALM' for t, k in zip(top, smiling) if not k]):.1f} %, "
-          f"smiling photo -> top HAPPY {100 * np.mean([t == 'HAPPY' for t, k in zip(top, smiling) if k]):.1f} %, "
-          f"HAPPY confidence AUC smiling vs neutral {auc(happy[smiling], happy[~smiling]):.3f} (no fitting)")  # fmt: skip
+    calm_share = np.mean([t == "CALM" for t, k in zip(top, smiling, strict=True) if not k])
+    happy_share = np.mean([t == "HAPPY" for t, k in zip(top, smiling, strict=True) if k])
+    print(f"  Emotions   neutral photo -> top CALM {100 * calm_share:.1f} %, "
+          f"smiling photo -> top HAPPY {100 * happy_share:.1f} %, "
+          f"HAPPY confidence AUC smiling vs neutral {auc(happy[smiling], happy[~smiling]):.3f} "
+          f"(no fitting)")  # fmt: skip
 
     iris = np.array([s.iris for _, _, s in rows if s.iris is not None])
     zero = (calibration.GAZE_ZERO_YAW, calibration.GAZE_ZERO_PITCH)
     angles = np.array([[g.yaw, g.pitch] for g in (gaze.gaze_from_offsets(tuple(o), zero) for o in iris)])
     raw = np.array([[g.yaw, g.pitch] for g in (gaze.gaze_from_offsets(tuple(o)) for o in iris)])
-    iris_folds = np.array([f for f, (_, _, s) in zip(folds, rows) if s.iris is not None])
+    iris_folds = np.array([f for f, (_, _, s) in zip(folds, rows, strict=True) if s.iris is not None])
     cv = []
     for k in (0, 1):
         z = iris[iris_folds != k].mean(axis=0)
         cv.extend([gaze.gaze_from_offsets(tuple(o), (z[0], z[1])).pitch for o in iris[iris_folds == k]])
-    print(f"  EyeDirection (camera-directed gaze, should read 0): yaw {angles[:, 0].mean():+.1f} ± {angles[:, 0].std():.1f}, "
+    print(f"  EyeDirection (camera-directed gaze, should read 0): "
+          f"yaw {angles[:, 0].mean():+.1f} ± {angles[:, 0].std():.1f}, "
           f"pitch {angles[:, 1].mean():+.1f} ± {angles[:, 1].std():.1f} deg; before the zero offset: yaw "
-          f"{raw[:, 0].mean():+.1f}, pitch {raw[:, 1].mean():+.1f}; 2-fold CV pitch {np.mean(cv):+.1f} ± {np.std(cv):.1f}")  # fmt: skip
+          f"{raw[:, 0].mean():+.1f}, pitch {raw[:, 1].mean():+.1f}; "
+          f"2-fold CV pitch {np.mean(cv):+.1f} ± {np.std(cv):.1f}")  # fmt: skip
 
     labelled = [r for r in csv.DictReader(LABELS.open()) if r["value"] != "unsure"]
     lfw = shared / "faces" / "lfw" / "images"
     eyes_f, eyes_y, mouth_f, mouth_y, eyes_fold, mouth_fold = [], [], [], [], [], []
-    for n, row in enumerate(labelled):
+    for row in labelled:
         scores = score_photo(lfw / row["lfw_path"], detector, analyzer)
         if scores is None:
             print(f"  no face in {row['lfw_path']}")
@@ -198,7 +208,8 @@ def accuracy(shared: Path, detector: Detector, analyzer: AttributeAnalyzer, fit:
     )
     london_closed = np.array([calibration.EYES_CLOSED.probability(s.eyes_closed) >= 0.5 for _, _, s in rows])
     print(
-        f"  EyesOpen on London's studio photos (eyes open by design): {100 * (1 - london_closed.mean()):.1f} % called open"
+        f"  EyesOpen on London's studio photos (eyes open by design): "
+        f"{100 * (1 - london_closed.mean()):.1f} % called open"
     )
 
     if fit:
@@ -293,7 +304,8 @@ def cost(shared: Path, repeats: int) -> None:
         print(f"  {name:26s} {t.wall_ms:6.2f} ms wall  {t.cpu_ms:6.2f} ms CPU  per face")
     d, a = summary(calls["DEFAULT"]), summary(calls["ALL"])
     print(f"  DetectFaces-style call (decode excluded), alternated call by call: DEFAULT {d.wall_ms:.1f} ms wall / "
-          f"{d.cpu_ms:.1f} ms CPU, ALL {a.wall_ms:.1f} / {a.cpu_ms:.1f} -> ALL adds {a.wall_ms - d.wall_ms:.1f} ms wall "
+          f"{d.cpu_ms:.1f} ms CPU, ALL {a.wall_ms:.1f} / {a.cpu_ms:.1f} -> "
+          f"ALL adds {a.wall_ms - d.wall_ms:.1f} ms wall "
           f"(x{a.wall_ms / d.wall_ms:.2f}), {a.cpu_ms - d.cpu_ms:.1f} ms CPU (x{a.cpu_ms / d.cpu_ms:.2f}) per face; "
           f"target <= 30 ms; load average {load_average()} at the end")  # fmt: skip
 

@@ -115,7 +115,7 @@ def _nchw(graph: _Graph, value: str) -> str:
 
 
 def _conv(graph: _Graph, op: _Op, *, depthwise: bool) -> str:
-    x, w, b = (op.inputs + (-1,))[:3]
+    x, w, b = (*op.inputs, -1)[:3]
     weights = graph.constants[w]
     if depthwise:
         opts = op.options
@@ -311,6 +311,59 @@ _CONVERTERS: dict[str, tuple[Callable[[_Graph, _Op], str], type | None]] = {
 SUPPORTED_OPS = frozenset(_CONVERTERS) | {"DEQUANTIZE"}
 
 
+def _read_tensors(model: tflite.Model, sub: tflite.SubGraph, graph: _Graph) -> None:
+    """Every tensor's static shape; constant buffers become initializers (float16 ones as float32)."""
+    for index in range(sub.TensorsLength()):
+        tensor = sub.Tensors(index)
+        graph.shapes[index] = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+        value = _buffer_array(model, tensor)
+        if value is not None:
+            graph.constants[index] = value
+            graph.names[index] = graph.constant(
+                value.astype(np.float32) if value.dtype == np.float16 else value, "w"
+            )
+
+
+def _io_names(sub: tflite.SubGraph, indices: list[int], names: Sequence[str] | None) -> list[str]:
+    """The caller's names for the graph's inputs or outputs, else the TFLite tensor names."""
+    return list(names) if names else [_tensor_name(sub.Tensors(i)) for i in indices]
+
+
+def _dequantize(graph: _Graph, op_inputs: tuple[int, ...], op_outputs: tuple[int, ...]) -> None:
+    """DEQUANTIZE of a float16 constant: folded into a float32 initializer, no node."""
+    source = op_inputs[0]
+    if source not in graph.constants or graph.constants[source].dtype != np.float16:
+        raise UnsupportedGraphError("DEQUANTIZE of anything but a float16 constant")
+    value = graph.constants[source].astype(np.float32)
+    graph.constants[op_outputs[0]] = value
+    graph.names[op_outputs[0]] = graph.constant(value, "w")
+
+
+def _translate(model: tflite.Model, graph: _Graph, raw: tflite.Operator, k: int) -> None:
+    """Operator `k` of the subgraph, through its entry in _CONVERTERS."""
+    code = model.OperatorCodes(raw.OpcodeIndex())
+    name = _OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+    op_inputs = tuple(int(i) for i in raw.InputsAsNumpy())
+    op_outputs = tuple(int(i) for i in raw.OutputsAsNumpy())
+    if name == "DEQUANTIZE":
+        _dequantize(graph, op_inputs, op_outputs)
+        return
+    if name not in _CONVERTERS:
+        raise UnsupportedGraphError(f"op {name} (operator {k}) is not supported")
+    translate, options_cls = _CONVERTERS[name]
+    op = _Op(name, op_inputs, op_outputs, _options(raw, options_cls) if options_cls else None)
+    if len(op_outputs) != 1:
+        raise UnsupportedGraphError(f"op {name} with {len(op_outputs)} outputs")
+    graph.names[op_outputs[0]] = translate(graph, op)
+
+
+def _value_info(graph: _Graph, index: int, name: str) -> onnx.ValueInfoProto:
+    dims: list[int | str] = list(graph.shapes[index])
+    if graph.symbolic_batch and dims:
+        dims[0] = "batch"
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+
+
 def convert(
     tflite_bytes: bytes,
     *,
@@ -330,57 +383,24 @@ def convert(
         raise UnsupportedGraphError(f"expected 1 subgraph, found {model.SubgraphsLength()}")
     sub = model.Subgraphs(0)
     graph = _Graph(symbolic_batch=symbolic_batch)
-    for index in range(sub.TensorsLength()):
-        tensor = sub.Tensors(index)
-        graph.shapes[index] = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
-        value = _buffer_array(model, tensor)
-        if value is not None:
-            graph.constants[index] = value
-            graph.names[index] = graph.constant(
-                value.astype(np.float32) if value.dtype == np.float16 else value, "w"
-            )
+    _read_tensors(model, sub, graph)
     inputs = [int(i) for i in sub.InputsAsNumpy()]
     outputs = [int(i) for i in sub.OutputsAsNumpy()]
-    rename_in = list(input_names) if input_names else [_tensor_name(sub.Tensors(i)) for i in inputs]
-    rename_out = list(output_names) if output_names else [_tensor_name(sub.Tensors(i)) for i in outputs]
+    rename_in = _io_names(sub, inputs, input_names)
+    rename_out = _io_names(sub, outputs, output_names)
     for index, name in zip(inputs, rename_in, strict=True):
         graph.names[index] = name
 
     for k in range(sub.OperatorsLength()):
-        raw = sub.Operators(k)
-        code = model.OperatorCodes(raw.OpcodeIndex())
-        name = _OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
-        op_inputs = tuple(int(i) for i in raw.InputsAsNumpy())
-        op_outputs = tuple(int(i) for i in raw.OutputsAsNumpy())
-        if name == "DEQUANTIZE":
-            source = op_inputs[0]
-            if source not in graph.constants or graph.constants[source].dtype != np.float16:
-                raise UnsupportedGraphError("DEQUANTIZE of anything but a float16 constant")
-            value = graph.constants[source].astype(np.float32)
-            graph.constants[op_outputs[0]] = value
-            graph.names[op_outputs[0]] = graph.constant(value, "w")
-            continue
-        if name not in _CONVERTERS:
-            raise UnsupportedGraphError(f"op {name} (operator {k}) is not supported")
-        translate, options_cls = _CONVERTERS[name]
-        op = _Op(name, op_inputs, op_outputs, _options(raw, options_cls) if options_cls else None)
-        if len(op_outputs) != 1:
-            raise UnsupportedGraphError(f"op {name} with {len(op_outputs)} outputs")
-        graph.names[op_outputs[0]] = translate(graph, op)
+        _translate(model, graph, sub.Operators(k), k)
 
     # graph outputs get their public names through an Identity (an output may also feed other ops)
     for index, name in zip(outputs, rename_out, strict=True):
         graph.node("Identity", [graph.names[index]], output=name)
 
-    def value_info(index: int, name: str) -> onnx.ValueInfoProto:
-        dims: list[int | str] = list(graph.shapes[index])
-        if symbolic_batch and dims:
-            dims[0] = "batch"
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
-
     return graph.model(
         "tflite",
-        [value_info(i, n) for i, n in zip(inputs, rename_in, strict=True)],
-        [value_info(i, n) for i, n in zip(outputs, rename_out, strict=True)],
+        [_value_info(graph, i, n) for i, n in zip(inputs, rename_in, strict=True)],
+        [_value_info(graph, i, n) for i, n in zip(outputs, rename_out, strict=True)],
         producer,
     )

@@ -76,6 +76,6 @@ def test_fit_age_half_width_reaches_the_coverage_and_no_more_than_needed() -> No
     means = truth * (1 + rng.normal(0, 0.1, 400))
     half = calibration.fit_age_half_width(means, truth, coverage=0.8)
     covered = lambda k: np.mean([lo <= t <= hi for t, (lo, hi) in  # noqa: E731
-                                 zip(truth, (calibration.age_range(m, k) for m in means))])  # fmt: skip
+                                 zip(truth, (calibration.age_range(m, k) for m in means), strict=True)])  # fmt: skip
     assert covered(half) >= 0.8
     assert covered(half - 0.01) < 0.8

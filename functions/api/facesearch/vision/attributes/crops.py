@@ -52,7 +52,8 @@ def square_roi(centre: np.ndarray, side: float, angle: float, size: int) -> np.n
     rotate = np.array([[cos, -sin, 0.0], [sin, cos, 0.0], [0.0, 0.0, 1.0]])
     to_origin = np.array([[1.0, 0.0, -centre[0]], [0.0, 1.0, -centre[1]], [0.0, 0.0, 1.0]])
     to_crop = np.array([[scale, 0.0, size / 2], [0.0, scale, size / 2], [0.0, 0.0, 1.0]])
-    return to_crop @ rotate @ to_origin
+    transform: np.ndarray = to_crop @ rotate @ to_origin
+    return transform
 
 
 def box_centre_side(box: tuple[float, float, float, float]) -> tuple[np.ndarray, float]:
@@ -79,10 +80,12 @@ def chip_transform(landmarks: np.ndarray, size: int, padding: float = CHIP_PADDI
     unit = umeyama(np.asarray(landmarks, dtype=np.float64).reshape(5, 2), CHIP_TEMPLATE)
     scale = (size - 1) / (1 + 2 * padding)
     to_chip = np.array([[scale, 0.0, padding * scale + 0.5], [0.0, scale, padding * scale + 0.5], [0, 0, 1]])
-    return to_chip @ unit
+    transform: np.ndarray = to_chip @ unit
+    return transform
 
 
 def apply(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(n, 2) points through a 3x3 similarity/affine transform."""
     points = np.asarray(points, dtype=np.float64)
-    return points @ transform[:2, :2].T + transform[:2, 2]
+    out: np.ndarray = points @ transform[:2, :2].T + transform[:2, 2]
+    return out
