@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=10, help="face items read per search")
     parser.add_argument("--item-bytes", type=int, default=900, help="a face item's size (embedding 512 B)")
     parser.add_argument("--searches-per-month", type=int, default=MILLION)
+    parser.add_argument("--write", action="store_true", help="also put the table into README.md's cost section")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     pipeline_ms, scan_ms = measure(args.rounds)
@@ -129,8 +130,21 @@ def main(argv: list[str] | None = None) -> int:
           f"1024 px photo {pipeline_ms:.1f}, compact scan of 1M faces {scan_ms:.1f}")
     print(f"parameters: {args.memory_mb} MB, slices of {args.slice_rows:,} rows, invoke {args.invoke_ms} ms, "
           f"DynamoDB {args.dynamodb_ms} ms and {1 + args.candidates} read units a search\n")
-    print(table(pipeline_ms, scan_ms, args, Prices()))
+    rendered = table(pipeline_ms, scan_ms, args, Prices())
+    print(rendered)
+    if args.write:
+        note = (f"Measured by `python -m bench.cost` (load average {os.getloadavg()[0]:.1f}): face pipeline "
+                f"{pipeline_ms:.0f} ms, compact scan of 1M faces {scan_ms:.0f} ms of CPU.")
+        write_readme(f"{rendered}\n\n{note}")
     return 0
+
+
+def write_readme(text: str) -> None:
+    readme = REPO / "README.md"
+    content = readme.read_text()
+    start, end = "<!-- cost-table:start -->\n", "<!-- cost-table:end -->"
+    head, rest = content.split(start, 1)
+    readme.write_text(head + start + text + "\n" + end + rest.split(end, 1)[1])
 
 
 if __name__ == "__main__":
