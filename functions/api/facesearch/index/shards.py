@@ -106,8 +106,9 @@ def level_for(rows: int, fan_in: int = FAN_IN) -> int:
     return level
 
 
-def bulk_layout(rows: int, max_rows: int = MAX_SHARD_ROWS) -> list[int]:
+def bulk_layout(rows: int, max_rows: int | None = None) -> list[int]:
     """Row counts of the objects a bulk load of `rows` faces writes: full shards, then the rest."""
+    max_rows = max_rows or MAX_SHARD_ROWS
     return [min(max_rows, rows - start) for start in range(0, rows, max_rows)]
 
 
