@@ -12,6 +12,8 @@ that escapes an operation is a bug and is answered as InternalServerError (500) 
     │   ProvisionedThroughputExceededException, ResourceAlreadyExistsException,
     │   ResourceInUseException, ResourceNotFoundException, ServiceQuotaExceededException,
     │   ThrottlingException (500), InternalServerError (500)
+    ├── (modelled in the facesearch extension model only)
+    │   FaceModelVersionMismatchException (an InvalidParameterException)
     └── (AWS JSON protocol and SigV4 errors every AWS service shares)
         UnknownOperationException, SerializationException, MissingAuthenticationTokenException,
         IncompleteSignatureException, UnrecognizedClientException, InvalidSignatureException
@@ -99,6 +101,13 @@ class ThrottlingException(ServiceError):
 
 class InternalServerError(ServiceError):
     status_code = 500
+
+
+# --- errors modelled only in the facesearch extension model (wire/models/facesearch) -----------
+
+
+class FaceModelVersionMismatchException(InvalidParameterException):
+    """Faces of another face model than the collection's: their embeddings cannot be compared."""
 
 
 # --- errors of the AWS JSON protocol and of SigV4 (not in the model, shared by every service) ---

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from facesearch.errors import InternalServerError, ServiceError, UnknownOperationException
-from facesearch.operations import OPERATIONS, collection_of
+from facesearch.operations import collection_of, operations_of
 from facesearch.services import Services
 from facesearch.wire import auth, protocol, validation
 
@@ -43,7 +43,7 @@ def handle(
         key = auth.authenticate(request, keys(), services.settings.region)
         model = protocol.operation_for_target(request.headers.get("x-amz-target"))
         operation_name = model.name
-        run = OPERATIONS.get(model.name)
+        run = operations_of(model.service_model.service_name).get(model.name)
         if run is None:  # before its input is looked at: an unsupported operation has no valid input here
             raise UnknownOperationException(f"{model.name} is not supported by this Rekognition-compatible service.")
         params = protocol.parse_body(request.body)

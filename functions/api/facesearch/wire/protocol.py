@@ -1,7 +1,9 @@
 """AWS JSON 1.1, the wire protocol of Rekognition, read from botocore's service model.
 
-Requests are `POST /` with `X-Amz-Target: RekognitionService.<Operation>`; this module maps the
-target to the operation's model, decodes the JSON body (blobs arrive base64-encoded) and renders
+Requests are `POST /` with `X-Amz-Target: RekognitionService.<Operation>`, or
+`FaceSearchExtensions.<Operation>` for the operations beyond Rekognition's (their botocore model ships in
+`wire/models/facesearch/`, so clients get them with AWS_DATA_PATH); this module maps the target to the
+operation's model, decodes the JSON body (blobs arrive base64-encoded) and renders
 results and errors the way botocore's JSON parser expects them.
 """
 
@@ -15,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import botocore.loaders
 import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
@@ -31,22 +35,38 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 ACCEPTED_CONTENT_TYPES = frozenset({CONTENT_TYPE, "application/x-amz-json-1.0", "application/json"})
 
 
+EXTENSION_MODELS = Path(__file__).resolve().parent / "models"  # what users point AWS_DATA_PATH at
+EXTENSION_SERVICE = "facesearch"
+
+
 @cache
 def service_model() -> ServiceModel:
     """The pinned botocore Rekognition model: the contract of every operation."""
     return botocore.session.get_session().get_service_model("rekognition")
 
 
+@cache
+def extension_model() -> ServiceModel:
+    """The facesearch extension operations' model, loaded by botocore's own loader as clients load it."""
+    loader = botocore.loaders.Loader(extra_search_paths=[str(EXTENSION_MODELS)], include_default_search_paths=False)
+    return ServiceModel(loader.load_service_model(EXTENSION_SERVICE, "service-2"), EXTENSION_SERVICE)
+
+
+def service_models() -> tuple[ServiceModel, ...]:
+    return service_model(), extension_model()
+
+
 def operation_for_target(target: str | None) -> OperationModel:
-    """The operation a `X-Amz-Target` header names, or UnknownOperationException."""
-    model = service_model()
-    prefix = model.metadata["targetPrefix"] + "."
-    if not target or not target.startswith(prefix):
-        raise UnknownOperationException("Unknown operation")
-    name = target[len(prefix) :]
-    if name not in model.operation_names:
-        raise UnknownOperationException(f"Unknown operation {name}")
-    return model.operation_model(name)
+    """The operation a `X-Amz-Target` header names (in Rekognition's or the extension model), or
+    UnknownOperationException."""
+    for model in service_models():
+        prefix = model.metadata["targetPrefix"] + "."
+        if target and target.startswith(prefix):
+            name = target[len(prefix) :]
+            if name not in model.operation_names:
+                raise UnknownOperationException(f"Unknown operation {name}")
+            return model.operation_model(name)
+    raise UnknownOperationException("Unknown operation")
 
 
 def check_content_type(content_type: str | None) -> None:
