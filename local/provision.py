@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from facesearch.storage import keys
 
 
 def create_table(dynamodb: Any, table_name: str) -> None:
@@ -18,11 +19,20 @@ def create_table(dynamodb: Any, table_name: str) -> None:
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": keys.EXTERNAL_KEY, "AttributeType": "S"},
             ],
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
                 {"AttributeName": "sk", "KeyType": "RANGE"},
             ],
+            GlobalSecondaryIndexes=[{
+                "IndexName": keys.EXTERNAL_INDEX,
+                "KeySchema": [
+                    {"AttributeName": keys.EXTERNAL_KEY, "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }],
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceInUseException":

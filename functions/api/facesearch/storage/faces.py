@@ -23,6 +23,10 @@ class DuplicateImage(Exception):
     """The image (and external id) was committed by another request while this one was indexing it."""
 
 
+class DuplicateFace(Exception):
+    """A face with one of these FaceIds exists already (imports keep FaceIds; a twin import won)."""
+
+
 def _box(values: Mapping[str, Any]) -> BoundingBox:
     return BoundingBox(width=float(values["Width"]), height=float(values["Height"]), left=float(values["Left"]),
                        top=float(values["Top"]))
@@ -42,6 +46,7 @@ def to_values(uid: str, face: FaceRecord) -> dict[str, Any]:
         "Embedding": face.embedding or None,
         "Segment": face.segment_id,
         "IndexedAt": decimal(face.indexed_at) if face.indexed_at is not None else None,
+        keys.EXTERNAL_KEY: keys.external_key(uid, face.external_image_id) if face.external_image_id else None,
     }
 
 
@@ -88,6 +93,8 @@ class FaceRepo:
                 raise not_found(collection.collection_id) from error
             if image is not None and len(reasons) >= 2 and reasons[-2] == "ConditionalCheckFailed":
                 raise DuplicateImage("the same image was indexed by another request first") from error
+            if "ConditionalCheckFailed" in reasons[: len(faces)]:
+                raise DuplicateFace("a face with one of these FaceIds exists already") from error
             raise translate(error) from error
 
     def load(self, collection: Collection, faces: Sequence[FaceRecord]) -> int:
@@ -111,6 +118,17 @@ class FaceRepo:
     def page(self, collection: Collection, limit: int, start_after: str | None) -> Page[FaceRecord]:
         items, last = self.table.query_page(keys.faces_partition(collection.uid), limit, start_after)
         return Page([from_values(item) for item in items], last)
+
+    def page_by_external_id(self, collection: Collection, external_image_id: str, limit: int,
+                            start_after: str | None) -> Page[FaceRecord]:
+        """Faces indexed with one ExternalImageId, in FaceId order, without embeddings: found through the
+        sparse ByExternalImageId index, confirmed on their items (a face deleted meanwhile is left out)."""
+        partition = keys.faces_partition(collection.uid)
+        face_ids, last = self.table.query_index_page(
+            keys.EXTERNAL_INDEX, keys.EXTERNAL_KEY, keys.external_key(collection.uid, external_image_id), partition,
+            limit, start_after)
+        found = self.get_many(collection, face_ids, embeddings=False)
+        return Page([found[face_id] for face_id in face_ids if face_id in found], last)
 
     def delete(self, collection: Collection, face_ids: Sequence[str]) -> None:
         """Delete faces that exist and belong to no user, with the count, atomically; StaleRead if one moved."""

@@ -6,11 +6,17 @@ One table with string keys `pk` / `sk`:
     pk=C#<CollectionId> sk=META             Uid, Arn, CreatedAt, FaceModelVersion, FaceCount, UserCount,
                                             Tags, SegmentRefs {segment id: {Key, Count, Level}}
     pk=F#<Uid>          sk=<FaceId>         one face: ImageId, ExternalImageId, BoundingBox, Confidence,
-                                            UserId, Embedding (float32 bytes), Segment, IndexedAt
+                                            UserId, Embedding (float32 bytes), Segment, IndexedAt,
+                                            ExternalKey = <Uid>#<ExternalImageId> (only when it has one)
     pk=U#<Uid>          sk=<UserId>         one user: CreatedAt, ClientRequestToken, FaceIds
     pk=I#<Uid>          sk=<sha256>#<ExternalImageId>   an indexed image: ImageId, FaceIds (IndexFaces
                                             answers a repeat of the same image and external id with these)
     pk=R#<Uid>          sk=<Operation>#<ClientRequestToken>   a request's digest and its answer
+
+Global secondary index `ByExternalImageId` (hash ExternalKey, range sk, keys only): sparse, as only faces
+with an ExternalImageId carry ExternalKey; it finds a collection's faces of one ExternalImageId without
+reading the partition. It costs one more write unit per face written or deleted that has an ExternalImageId
+(about 150 bytes an entry) and is eventually consistent, so readers confirm its hits on the face items.
 
 Faces and users hang off the collection's `Uid`, fresh for each CreateCollection, so a collection deleted
 and created again never sees the old one's leftovers, even if a delete was cut short.
@@ -38,6 +44,15 @@ def faces_partition(uid: str) -> str:
 
 def face_key(uid: str, face_id: str) -> Key:
     return {"pk": faces_partition(uid), "sk": face_id}
+
+
+EXTERNAL_INDEX = "ByExternalImageId"
+EXTERNAL_KEY = "ExternalKey"
+
+
+def external_key(uid: str, external_image_id: str) -> str:
+    """The index key of a collection's faces of one ExternalImageId (the id's pattern has no `#`)."""
+    return f"{uid}#{external_image_id}"
 
 
 def users_partition(uid: str) -> str:

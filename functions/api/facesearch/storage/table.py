@@ -92,6 +92,32 @@ class Table:
                 kwargs["ExclusiveStartKey"] = last
         return items, items[-1]["sk"] if items else None
 
+    def query_index_page(self, index: str, hash_name: str, hash_value: str, partition: str, limit: int,
+                         start_after: str | None) -> tuple[list[str], str | None]:
+        """Sort keys of up to `limit` entries of a keys-only index (hash `hash_name`, range `sk`) in one
+        partition, after sort key `start_after`, and the key to resume after. Index reads are eventually
+        consistent: callers confirm the hits by reading the items."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": index,
+            "KeyConditionExpression": "#h = :h",
+            "ExpressionAttributeNames": {"#h": hash_name},
+            "ExpressionAttributeValues": to_item({":h": hash_value}),
+        }
+        if start_after is not None:
+            kwargs["ExclusiveStartKey"] = to_item({hash_name: hash_value, "pk": partition, "sk": start_after})
+        found: list[str] = []
+        with dynamo_errors():
+            while len(found) < limit:
+                kwargs["Limit"] = limit - len(found)
+                response = self.client.query(**kwargs)
+                found.extend(str(from_item(item)["sk"]) for item in response.get("Items", []))
+                last = response.get("LastEvaluatedKey")
+                if not last:
+                    return found, None
+                kwargs["ExclusiveStartKey"] = last
+        return found, found[-1] if found else None
+
     def iter_partition(self, partition: str, projection: str | None = None) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self.name,
