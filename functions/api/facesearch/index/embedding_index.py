@@ -2,8 +2,8 @@
 
 - `add` writes a new immutable segment to S3, then commits it with its face items and the count in one
   DynamoDB transaction (99 faces a transaction), then compacts: a face is visible exactly when its item is.
-- `search` scans the collection's compact shards (here, or fanned out across invocations when the collection
-  is big) for a shortlist of candidates, then reads their face items: a face deleted since its shard was
+- `search` (one query; `search_many` for several, their face items read in one batch) scans the collection's
+  compact shards (here, or fanned out across invocations when the collection is big) for a shortlist of candidates, then reads their face items: a face deleted since its shard was
   written has no item and is never returned, and the others are re-scored with their exact float32
   embeddings, so the answer is an exact scan's. It widens the shortlist while deleted candidates might hide
   a better live face.
@@ -156,6 +156,27 @@ class EmbeddingIndex:
             if result.complete or want >= rows:
                 return [Match(faces[face_id], cosine) for face_id, cosine in result.matches]
             want *= WIDEN
+
+    def search_many(self, collection: Collection, queries: Sequence[np.ndarray], max_faces: int, min_cosine: float
+                    ) -> list[list[Match]]:
+        """`search` for each query (no exclusions), the shortlisted faces' items read in one batch for all."""
+        self.check_model(collection)
+        rows = sum(ref.count for ref in collection.segments)
+        want = [max_faces] * len(queries)
+        results: list[list[Match] | None] = [None] * len(queries)
+        while any(result is None for result in results):
+            pending = [i for i, result in enumerate(results) if result is None]
+            shortlists = {i: self.shortlist(collection, queries[i], want[i], min_cosine) for i in pending}
+            faces = self.storage.faces.get_many(collection, [face_id for i in pending
+                                                             for face_id in shortlists[i].face_ids])
+            exact = {face_id: face.vector for face_id, face in faces.items()}
+            for i in pending:
+                rescored = quantized.rescore(shortlists[i], exact, queries[i], max_faces, min_cosine)
+                if rescored.complete or want[i] >= rows:
+                    results[i] = [Match(faces[face_id], cosine) for face_id, cosine in rescored.matches]
+                else:
+                    want[i] *= WIDEN
+        return [result or [] for result in results]
 
     def run_slice(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One slice of a fanned-out search (the invoked side)."""
