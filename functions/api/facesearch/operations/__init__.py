@@ -1,10 +1,23 @@
-"""Every Rekognition operation the service implements, registered by its model name on import."""
+"""Every operation the service implements, registered by its model name on import: Rekognition's, and the
+facesearch extension operations (all_faces, external_ids, transfer) of the model in wire/models/facesearch."""
 
 from __future__ import annotations
 
-from facesearch.operations import collections, faces, images, index_faces, search, user_search, users
-from facesearch.operations.registry import OPERATIONS, collection_of
+from facesearch.operations import (
+    all_faces,
+    collections,
+    external_ids,
+    faces,
+    images,
+    index_faces,
+    search,
+    transfer,
+    user_search,
+    users,
+)
+from facesearch.operations.registry import EXTENSION_OPERATIONS, OPERATIONS, collection_of, operations_of
 
 __all__ = [
-    "OPERATIONS", "collection_of", "collections", "faces", "images", "index_faces", "search", "user_search", "users",
+    "EXTENSION_OPERATIONS", "OPERATIONS", "all_faces", "collection_of", "collections", "external_ids", "faces",
+    "images", "index_faces", "operations_of", "search", "transfer", "user_search", "users",
 ]

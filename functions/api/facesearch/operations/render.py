@@ -110,3 +110,23 @@ def face_matches(matches: Sequence[Match]) -> list[dict[str, Any]]:
 
 def user(record: UserRecord) -> dict[str, Any]:
     return {"UserId": record.user_id, "UserStatus": record.status}
+
+
+# --- the facesearch extension operations' shapes (wire/models/facesearch) ------------------------------
+
+
+def searched_face_matches(searched: AnalyzedFace, matches: Sequence[Match]) -> dict[str, Any]:
+    """SearchAllFacesByImage's SearchedFaceMatches: one face of the image and its matches."""
+    return {"BoundingBox": bounding_box(searched.bounding_box), "FaceDetail": face_detail(searched),
+            "FaceMatches": face_matches(matches)}
+
+
+def unsearched_face(face: AnalyzedFace, reasons: Sequence[str]) -> dict[str, Any]:
+    return {"FaceDetails": face_detail(face), "Reasons": list(reasons)}
+
+
+def exported_face(record: FaceRecord) -> dict[str, Any]:
+    """ExportedFace: the stored face with its embedding's bytes (128 little-endian float32)."""
+    rendered = face(record)
+    rendered["Embedding"] = record.embedding
+    return rendered

@@ -1,0 +1,39 @@
+"""SearchAllFacesByImage: every face of an image searched in one call (SearchFacesByImage takes the largest).
+
+One decode, one detection and one batched embedding for the whole image, one scan per face, and the matched
+faces' items read in one batch for all of them: what a client otherwise does with DetectFaces, a crop and a
+SearchFacesByImage per face, each decoding and detecting again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from facesearch.operations import render
+from facesearch.operations.images import analyze
+from facesearch.operations.model_version import require_model
+from facesearch.operations.registry import Request, operation
+from facesearch.operations.search import DEFAULT_MATCH_THRESHOLD, DEFAULT_SEARCH_MAX_FACES, min_cosine
+from facesearch.services import Services
+from facesearch.vision import FACE_MODEL_VERSION, quality_filter
+
+
+@operation("SearchAllFacesByImage", service="facesearch")
+def search_all_faces_by_image(services: Services, request: Request) -> dict[str, Any]:
+    """An image without faces answers empty lists (not InvalidParameterException: nothing was asked of a face)."""
+    collection = services.storage.collections.get(request["CollectionId"])
+    require_model(services, collection)
+    image, faces = analyze(services, request["Image"])
+    level = request.get("QualityFilter", "NONE")
+    reasons = [quality_filter.rejection_reasons(face, image.width, image.height, level) for face in faces]
+    searched = [face for face, rejected in zip(faces, reasons, strict=True) if not rejected]
+    matches = services.index.search_many(
+        collection, [face.vector for face in searched], request.get("MaxFaces", DEFAULT_SEARCH_MAX_FACES),
+        min_cosine(request.get("FaceMatchThreshold", DEFAULT_MATCH_THRESHOLD)))
+    return {
+        "SearchedFaces": [render.searched_face_matches(face, found)
+                          for face, found in zip(searched, matches, strict=True)],
+        "UnsearchedFaces": [render.unsearched_face(face, rejected)
+                            for face, rejected in zip(faces, reasons, strict=True) if rejected],
+        "FaceModelVersion": FACE_MODEL_VERSION,
+    }
