@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from facesearch.storage import keys
 
 

@@ -3,10 +3,10 @@
 - `add` writes a new immutable segment to S3, then commits it with its face items and the count in one
   DynamoDB transaction (99 faces a transaction), then compacts: a face is visible exactly when its item is.
 - `search` (one query; `search_many` for several, their face items read in one batch) scans the collection's
-  compact shards (here, or fanned out across invocations when the collection is big) for a shortlist of candidates, then reads their face items: a face deleted since its shard was
-  written has no item and is never returned, and the others are re-scored with their exact float32
-  embeddings, so the answer is an exact scan's. It widens the shortlist while deleted candidates might hide
-  a better live face.
+  compact shards (here, or fanned out across invocations when the collection is big) for a shortlist of
+  candidates, then reads their face items: a face deleted since its shard was written has no item and is
+  never returned, and the others are re-scored with their exact float32 embeddings, so the answer is an exact
+  scan's. It widens the shortlist while deleted candidates might hide a better live face.
 - `bulk_load` writes many faces without one IndexFaces each (benchmarks, imports, tests).
 - `drop` removes a deleted collection's objects.
 
