@@ -26,6 +26,7 @@ REGION = "us-east-1"
 ACCESS_KEY_ID = "FSKTESTKEY"
 SECRET_ACCESS_KEY = "test-secret-access-key"
 ENDPOINT = "https://rekognition.facesearch.test"
+EXTENSION_MODELS = Path(__file__).resolve().parents[1] / "models"  # the shipped model, as users point at it
 SHARED = Path(os.environ.get("FACESEARCH_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 
 ENVIRONMENT = {
@@ -88,7 +89,7 @@ def check_contract(headers: dict[str, str], body: str) -> None:
 
     target = {name.lower(): value for name, value in headers.items()}.get("x-amz-target", "")
     operation = target.rpartition(".")[2]
-    problems = response_violations(operation, json.loads(body))
+    problems = response_violations(operation, json.loads(body), target)
     if problems:
         raise ContractViolation(f"{operation} response breaks botocore's output shape: " + "; ".join(problems))
     CHECKED_OPERATIONS.add(operation)
@@ -162,6 +163,35 @@ def make_client(validate: bool = True, key_id: str = ACCESS_KEY_ID, secret: str 
     client.meta.events.register("before-send.rekognition", transport)
     client.transport = transport  # type: ignore[attr-defined]
     return client
+
+
+def make_extension_client(monkeypatch: pytest.MonkeyPatch, validate: bool = True):  # type: ignore[no-untyped-def]
+    """boto3's client for the facesearch extension model, found the way users find it: AWS_DATA_PATH."""
+    monkeypatch.setenv("AWS_DATA_PATH", str(EXTENSION_MODELS))
+    client = boto3.session.Session().client(
+        "facesearch",
+        region_name=REGION,
+        endpoint_url=ENDPOINT,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        config=Config(parameter_validation=validate, retries={"total_max_attempts": 1}),
+    )
+    transport = HandlerTransport()
+    client.meta.events.register("before-send.facesearch", transport)
+    client.transport = transport  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def facesearch(aws, monkeypatch):  # type: ignore[no-untyped-def]
+    """A facesearch extension client on the same moto deployment as `rekognition`."""
+    return make_extension_client(monkeypatch)
+
+
+@pytest.fixture
+def raw_facesearch(aws, monkeypatch):  # type: ignore[no-untyped-def]
+    """An extension client that skips botocore's own checks, to reach the service's validation."""
+    return make_extension_client(monkeypatch, validate=False)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from facesearch.wire.protocol import service_model
+from facesearch.wire.protocol import operation_for_target, service_model
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "blob": (str,), "boolean": (bool,), "integer": (int,), "long": (int,),
@@ -45,8 +45,10 @@ def violations(value: Any, shape: Shape, path: str = "") -> list[str]:
     return problems
 
 
-def response_violations(operation: str, body: dict[str, Any]) -> list[str]:
-    output = service_model().operation_model(operation).output_shape
+def response_violations(operation: str, body: dict[str, Any], target: str | None = None) -> list[str]:
+    """Against the model the request's X-Amz-Target names (Rekognition's without one)."""
+    model = operation_for_target(target) if target else service_model().operation_model(operation)
+    output = model.output_shape
     if output is None:
         return [] if not body else [f"{operation}: the model has no output, the response has {sorted(body)}"]
     return violations(body, output)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.contract import response_violations
 
 
@@ -35,14 +37,44 @@ def test_required_members_must_be_there():
 def test_every_error_the_service_can_raise_is_a_rekognition_or_protocol_error_shape():
     import facesearch.operations  # noqa: F401 - import every module that might define an error class
     from facesearch import errors
-    from facesearch.wire.protocol import service_model
+    from facesearch.wire.protocol import extension_model, service_model
 
     protocol = {"UnknownOperationException", "SerializationException", "MissingAuthenticationTokenException",
                 "IncompleteSignatureException", "UnrecognizedClientException", "InvalidSignatureException"}
-    modelled = {shape.name for shape in service_model().error_shapes}
+    modelled = {shape.name for model in (service_model(), extension_model()) for shape in model.error_shapes}
 
     def subclasses(cls: type) -> list[type]:
         return [cls, *(sub for child in cls.__subclasses__() for sub in subclasses(child))]
 
     codes = {cls.__name__ for cls in subclasses(errors.ServiceError)} - {"ServiceError"}
     assert codes <= modelled | protocol, codes - modelled - protocol
+
+
+def test_the_extension_model_reuses_rekognitions_shapes_unchanged():
+    """A shape both models name (Image, FaceDetail, Face, the errors...) is Rekognition's, so a client's
+    code for one reads the other's answers."""
+    import botocore.session
+
+    from facesearch.wire.protocol import EXTENSION_MODELS, EXTENSION_SERVICE
+
+    def bare(shape: object) -> object:
+        if isinstance(shape, dict):
+            return {key: bare(value) for key, value in shape.items() if key != "documentation"}
+        return shape
+
+    loader = botocore.session.get_session().get_component("data_loader")
+    rekognition = loader.load_service_model("rekognition", "service-2")["shapes"]
+    ours = json.loads((EXTENSION_MODELS / EXTENSION_SERVICE / "2026-12-01" / "service-2.json").read_text())["shapes"]
+    shared = set(ours) & set(rekognition)
+    assert {"Image", "FaceDetail", "Face", "FaceMatch", "BoundingBox", "InvalidParameterException"} <= shared
+    assert [name for name in sorted(shared) if bare(ours[name]) != bare(rekognition[name])] == []
+    assert not set(ours["SearchAllFacesByImageRequest"]["members"]) - set(
+        rekognition["SearchFacesByImageRequest"]["members"])  # the same parameters, every face searched
+
+
+def test_the_models_link_at_the_root_is_the_shipped_model():
+    from pathlib import Path
+
+    from facesearch.wire.protocol import EXTENSION_MODELS
+
+    assert (Path(__file__).resolve().parents[2] / "models").resolve() == EXTENSION_MODELS.resolve()
