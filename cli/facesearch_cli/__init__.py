@@ -1,0 +1,2 @@
+"""`facesearch`: the command line of a facesearch deployment (bulk indexing, every-face search, export/import,
+faces by ExternalImageId). A client like any other: boto3 with the user's AWS settings; not shipped to Lambda."""

@@ -1,0 +1,3 @@
+from facesearch_cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""The `facesearch` command's pure parts: ExternalImageIds from paths, the resume state, throttling backoff."""
+
+from __future__ import annotations
+
+import regex
+from botocore.exceptions import ClientError
+
+from facesearch.wire.protocol import service_model
+from facesearch_cli.bulk import with_backoff
+from facesearch_cli.external_id import external_image_id
+from facesearch_cli.state import IndexState
+
+PATTERN = regex.compile(service_model().shape_for("ExternalImageId").metadata["pattern"])
+
+
+def test_a_path_that_fits_the_pattern_is_kept_with_separators_as_colons():
+    assert external_image_id("alice/2019/img_001.jpg") == "alice:2019:img_001.jpg"
+
+
+def test_characters_outside_the_pattern_are_replaced_and_a_digest_keeps_paths_apart():
+    spaced, underscored = external_image_id("a b.jpg"), external_image_id("a_b.jpg")
+    assert underscored == "a_b.jpg" and spaced.startswith("a_b.jpg-") and spaced != underscored
+    assert external_image_id("a b.jpg") == spaced  # the same path, the same id, run after run
+    for path in ("ünïcode/ß.png", "x" * 400 + ".jpg", "#!$%&.jpg", "/lead/slash.jpg"):
+        fitted = external_image_id(path)
+        assert PATTERN.fullmatch(fitted) and 1 <= len(fitted) <= 255, fitted
+
+
+def test_the_state_remembers_what_was_indexed_across_runs_and_survives_a_torn_line(tmp_path):
+    path = tmp_path / "state.jsonl"
+    state = IndexState(path)
+    state.record("file:a:1:2", "a.jpg", ["f1"])
+    state.close()
+    with path.open("a") as torn:
+        torn.write('{"identity": "file:b')  # a crash mid-write
+    again = IndexState(path)
+    assert "file:a:1:2" in again and "file:b" not in again
+
+
+def throttled(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "slow down"}}, "IndexFaces")
+
+
+def test_throttling_is_waited_out_and_other_errors_are_not_retried():
+    calls, waits = [], []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise throttled("ProvisionedThroughputExceededException")
+        return "done"
+
+    assert with_backoff(flaky, sleep=waits.append) == "done" and len(waits) == 2
+
+    def invalid() -> str:
+        calls.append(1)
+        raise throttled("InvalidParameterException")
+
+    calls.clear()
+    try:
+        with_backoff(invalid, sleep=waits.append)
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "InvalidParameterException"
+    assert len(calls) == 1
