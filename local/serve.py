@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from local import backend as local_backend
+from local import demo
 from local.backend import Backend
 from local.function_url import FunctionUrl
 from local.http_server import Limits, make_server
@@ -100,6 +101,9 @@ aws CLI:
   AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret} \\
     aws rekognition list-collections --endpoint-url {endpoint} --region {region}
 
+demo page (drop a photo, see every face and its matches; the keys are in the link's #fragment):
+  {demo.demo_url(endpoint, key_id, secret, region)}
+
 Ctrl-C stops it (moto keeps its data in memory only).
 """
 
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     limits = Limits(threads=args.threads, connection_limit=args.connection_limit, idle_timeout=args.idle_timeout,
                     request_timeout=args.request_timeout)
-    server = make_server(FunctionUrl(app.lambda_handler), args.host, args.port, limits)
+    server = make_server(demo.with_demo(FunctionUrl(app.lambda_handler)), args.host, args.port, limits)
     endpoint = f"http://{args.host}:{args.port}"
     print(usage(endpoint, key_id, secret, os.environ["AWS_REGION"]), flush=True)
     try:
