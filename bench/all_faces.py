@@ -5,7 +5,9 @@ photos plus 40 strangers (Canada set), two ways, alternating round by round:
 - one call: SearchAllFacesByImage on the collage;
 - per face: DetectFaces on the collage, then for each face a crop (50 % margin, re-encoded as JPEG) sent to
   SearchFacesByImage, the usual workaround (one decode, detection and embedding per face, plus a round trip).
-Client wall times (medians), their ratio, and whether both find the same best match for every face.
+Client wall times (medians), their ratio, the requests each needs, and whether both find the same best match
+for every face. Then, in this process, what each stage of the pipeline costs (the same models and threads as
+the server), which bounds the ratio: the embedding of each face is work both ways must do.
 
     .venv/bin/python -m bench.all_faces [--rounds 7] [--faces 12]
 """
@@ -116,6 +118,34 @@ def build_gallery(rekognition: Any, shared: Path, people: int) -> dict[str, str]
     return owners
 
 
+def stage_costs(image: bytes, rounds: int = 5) -> dict[str, float]:
+    """Median ms of the pipeline's stages on the collage and on one face's crop, in this process."""
+    import numpy as np
+
+    from facesearch.settings import Settings
+    from facesearch.vision.aligner import align
+    from facesearch.vision.imaging import decode_image
+    from facesearch.vision.pipeline import get_pipeline
+
+    settings = Settings.from_env()
+    pipeline = get_pipeline("int8", settings.model_dir, settings.intra_op_threads)
+    decoded = decode_image(image)
+    detections = pipeline.detector.detect(decoded.pixels)
+    source = Image.fromarray(decoded.pixels)
+    crops = np.stack([align(source, d.landmarks) for d in detections])
+    x1, y1, x2, y2 = detections[0].box
+    one = crop(source, {"Left": x1 / decoded.width, "Top": y1 / decoded.height, "Width": (x2 - x1) / decoded.width,
+                        "Height": (y2 - y1) / decoded.height})
+    stages = {
+        "detect the collage": lambda: pipeline.detector.detect(decoded.pixels),
+        f"embed its {len(crops)} faces (one batch)": lambda: pipeline.embedder.embed(crops),
+        "decode + detect one face's crop": lambda: pipeline.detector.detect(decode_image(one).pixels),
+        "embed one face": lambda: pipeline.embedder.embed(crops[:1]),
+    }
+    pipeline.analyze(decoded)  # warm
+    return {name: 1000 * statistics.median(report.timed(run)[1] for _ in range(rounds)) for name, run in stages.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
@@ -159,6 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {len(got)} faces, best match right for {report.ratio(right, len(truth))}")
     same = sum(answers[fast].get(tile) == answers[slow].get(tile) for tile in truth)
     print(f"same best match from both: {report.ratio(same, len(truth))}")
+    print(f"requests: 1 vs {1 + len(answers[slow])} (DetectFaces + one SearchFacesByImage per face)")
+    costs = stage_costs(image)
+    for name, value in costs.items():
+        print(f"  in-process {name}: {value:.1f} ms")
+    detect_all, embed_all, detect_crop, embed_one = costs.values()
+    faces = len(answers[slow])
+    bound = (detect_all + faces * (detect_crop + embed_one)) / (detect_all + embed_all)
+    print(f"pipeline work alone, per-face path / one call: {bound:.2f}x (the rest of the measured ratio is "
+          "requests, image transfer and the searches' item reads)")
     return 0
 
 

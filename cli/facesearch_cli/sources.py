@@ -61,6 +61,6 @@ def s3_sources(s3: Any, location: str) -> Iterator[Source]:
             key = entry["Key"]
             if Path(key).suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            relative = key[len(prefix):].lstrip("/") if prefix and not prefix.endswith("/") else key[len(prefix):]
+            relative = key[len(prefix):].lstrip("/") or Path(key).name  # the prefix itself names one object
             yield Source(f"s3://{bucket}/{key}", f"s3:{bucket}/{key}:{entry.get('ETag', '')}",
-                         external_image_id(relative or Path(key).name), bucket=bucket, key=key)
+                         external_image_id(relative), bucket=bucket, key=key)

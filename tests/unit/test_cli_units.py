@@ -62,3 +62,24 @@ def test_throttling_is_waited_out_and_other_errors_are_not_retried():
     except ClientError as error:
         assert error.response["Error"]["Code"] == "InvalidParameterException"
     assert len(calls) == 1
+
+
+def test_an_s3_prefix_lists_its_images_with_ids_from_the_key_below_the_prefix(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from facesearch_cli.sources import s3_sources
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"
+                        }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="photos")
+        for key in ("trips/2019/a.jpg", "trips/2019/notes.txt", "trips/b c.PNG", "other/d.jpg"):
+            s3.put_object(Bucket="photos", Key=key, Body=b"x")
+        found = list(s3_sources(s3, "s3://photos/trips/"))
+    assert [source.name for source in found] == ["s3://photos/trips/2019/a.jpg", "s3://photos/trips/b c.PNG"]
+    assert found[0].external_image_id == "2019:a.jpg" and found[1].external_image_id.startswith("b_c.PNG-")
+    assert found[0].image() == {"S3Object": {"Bucket": "photos", "Name": "trips/2019/a.jpg"}}
+    assert found[0].identity != found[1].identity and '"' in found[0].identity  # the ETag is part of it
