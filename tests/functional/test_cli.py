@@ -124,3 +124,19 @@ def test_errors_are_one_line_not_a_traceback(served, tmp_path):
     missing = facesearch(served, "faces", "list", "--collection", "nobody", "--external-image-id", "x")
     assert missing.returncode == 2 and missing.stderr.startswith("facesearch: ResourceNotFoundException")
     assert "Traceback" not in missing.stderr
+
+
+AWS_CLI = Path(sys.executable).parent / "aws"
+
+
+@pytest.mark.skipif(not AWS_CLI.exists(), reason="the aws CLI (awscli from requirements-dev.txt) is not installed")
+def test_the_aws_cli_reads_the_shipped_model_from_aws_data_path(served, photos, tmp_path):
+    facesearch(served, "index", str(photos), "--collection", "cli-aws", "--create", "--state",
+               str(tmp_path / "a.jpg.jsonl"))
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_DATA_PATH": str(Path(__file__).resolve().parents[2] / "models")}
+    done = subprocess.run([str(AWS_CLI), "facesearch", "list-faces-by-external-image-id", "--collection-id",
+                           "cli-aws", "--external-image-id", "ben.jpg", "--endpoint-url", served.url, "--output",
+                           "json"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [face["ExternalImageId"] for face in json.loads(done.stdout)["Faces"]] == ["ben.jpg"]
