@@ -100,8 +100,7 @@ function drawBoxes(image, searched, unsearched) {
   unsearched.forEach((face) => draw(face.FaceDetails.BoundingBox, UNSEARCHED, ""));
 }
 
-// The hook for face attributes: whatever FaceDetail holds beyond the default members is shown here, so
-// AgeRange, Gender, Smile, Emotions... appear as soon as the service returns them (Attributes=ALL).
+// Face attributes (Attributes=ALL, the checkbox): what FaceDetail holds beyond the default members.
 function describeAttributes(detail) {
   const parts = [`confidence ${detail.Confidence.toFixed(1)}`];
   if (detail.AgeRange) parts.push(`age ${detail.AgeRange.Low}-${detail.AgeRange.High}`);
@@ -163,6 +162,7 @@ async function search(file) {
       Image: { Bytes: await imageBytes(file, image) },
       MaxFaces: Number($("max-faces").value) || 3,
       FaceMatchThreshold: Number($("threshold").value) || 80,
+      Attributes: $("attributes").checked ? ["ALL"] : ["DEFAULT"],
     });
     window.demo.lastResult = answer;
     drawBoxes(image, answer.SearchedFaces, answer.UnsearchedFaces);

@@ -98,6 +98,8 @@ def test_a_dropped_photo_shows_every_face_boxed_with_its_best_match(served, brow
     by_position = [text for _, text in sorted(zip(lefts, best, strict=True))]
     assert by_position[0].startswith("anna ") and by_position[1].startswith("ben ")
     assert all(float(text.split()[1]) >= 80 for text in best)
+    attributes = [face.find_element(By.CSS_SELECTOR, ".attributes").text for face in faces]
+    assert all("age " in text and "yaw " in text for text in attributes)  # Attributes=ALL, shown per face
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT))

@@ -73,6 +73,17 @@ def test_searching_every_face_matches_what_search_faces_by_image_finds_for_that_
     assert every["BoundingBox"] == single["SearchedFaceBoundingBox"]
 
 
+def test_attributes_all_describes_every_searched_face_as_detect_faces_does(facesearch, rekognition, people):
+    image = {"Bytes": side_by_side(ANNA_SMILING, BEN)}
+    found = facesearch.search_all_faces_by_image(CollectionId="people", Image=image, Attributes=["ALL"])
+    detected = rekognition.detect_faces(Image=image, Attributes=["ALL"])["FaceDetails"]
+    assert [face["FaceDetail"] for face in found["SearchedFaces"]] == detected
+    assert all("AgeRange" in face["FaceDetail"] and "Emotions" in face["FaceDetail"]
+               for face in found["SearchedFaces"])
+    default = facesearch.search_all_faces_by_image(CollectionId="people", Image=image)
+    assert all("AgeRange" not in face["FaceDetail"] for face in default["SearchedFaces"])
+
+
 def test_an_image_without_faces_answers_empty_lists(facesearch, people):
     found = facesearch.search_all_faces_by_image(CollectionId="people", Image={"Bytes": photo(CAT)})
     assert found["SearchedFaces"] == [] and found["UnsearchedFaces"] == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from facesearch.operations import render
+from facesearch.operations import attributes, render
 from facesearch.operations.images import analyze
 from facesearch.operations.model_version import require_model
 from facesearch.operations.registry import Request, operation
@@ -27,12 +27,13 @@ def search_all_faces_by_image(services: Services, request: Request) -> dict[str,
     level = request.get("QualityFilter", "NONE")
     reasons = [quality_filter.rejection_reasons(face, image.width, image.height, level) for face in faces]
     searched = [face for face, rejected in zip(faces, reasons, strict=True) if not rejected]
+    measured = attributes.measure(image, searched, attributes.requested(request.get("Attributes")))
     matches = services.index.search_many(
         collection, [face.vector for face in searched], request.get("MaxFaces", DEFAULT_SEARCH_MAX_FACES),
         min_cosine(request.get("FaceMatchThreshold", DEFAULT_MATCH_THRESHOLD)))
     return {
-        "SearchedFaces": [render.searched_face_matches(face, found)
-                          for face, found in zip(searched, matches, strict=True)],
+        "SearchedFaces": [render.searched_face_matches(face, found, extra)
+                          for face, found, extra in zip(searched, matches, measured, strict=True)],
         "UnsearchedFaces": [render.unsearched_face(face, rejected)
                             for face, rejected in zip(faces, reasons, strict=True) if rejected],
         "FaceModelVersion": FACE_MODEL_VERSION,

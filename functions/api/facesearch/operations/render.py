@@ -115,9 +115,10 @@ def user(record: UserRecord) -> dict[str, Any]:
 # --- the facesearch extension operations' shapes (wire/models/facesearch) ------------------------------
 
 
-def searched_face_matches(searched: AnalyzedFace, matches: Sequence[Match]) -> dict[str, Any]:
+def searched_face_matches(searched: AnalyzedFace, matches: Sequence[Match], attributes: FaceAttributes | None = None
+                          ) -> dict[str, Any]:
     """SearchAllFacesByImage's SearchedFaceMatches: one face of the image and its matches."""
-    return {"BoundingBox": bounding_box(searched.bounding_box), "FaceDetail": face_detail(searched),
+    return {"BoundingBox": bounding_box(searched.bounding_box), "FaceDetail": face_detail(searched, attributes),
             "FaceMatches": face_matches(matches)}
 
 
