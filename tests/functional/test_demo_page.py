@@ -117,6 +117,10 @@ def test_a_wrong_secret_is_refused_by_the_service_and_shown(served, browser):
     assert "InvalidSignatureException" in wait_for_status(browser, "Exception")
 
 
+def test_make_serve_prints_the_pages_link(served):
+    assert demo_url(served.url, KEY_ID, SECRET, "us-east-1") in served.banner
+
+
 def test_the_page_is_static_and_holds_no_keys(served):
     with urllib.request.urlopen(served.url + "/demo", timeout=10) as page:
         html = page.read().decode()
