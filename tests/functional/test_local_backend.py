@@ -39,34 +39,34 @@ def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": s(pk), "sk": s(sk)}
 
 
-META = key("C#people", "META")
+META = key("collection#people", "META")
 SEED = [
     {**META, "FaceCount": {"N": "2"}, "Refs": {"M": {"a": {"N": "1"}}}},
-    {**key("F#people", "face-1"), "Embedding": {"B": b"\x00\x01" * 64}, "Tags": {"SS": ["x", "y"]}},
-    {**key("F#people", "face-2"), "Embedding": {"B": b"\x02" * 128}},
+    {**key("item#people", "face-1"), "Embedding": {"B": b"\x00\x01" * 64}, "Tags": {"SS": ["x", "y"]}},
+    {**key("item#people", "face-2"), "Embedding": {"B": b"\x02" * 128}},
 ]
 
 # Each: the TransactItems of one call, run in order on the same table.
 TRANSACTIONS: list[list[dict[str, Any]]] = [
     [  # succeeds: a new face, the count, a removal
-        {"Put": {"TableName": TABLE, "Item": {**key("F#people", "face-3"), "Embedding": {"B": b"\x03" * 128}},
+        {"Put": {"TableName": TABLE, "Item": {**key("item#people", "face-3"), "Embedding": {"B": b"\x03" * 128}},
                  "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Update": {"TableName": TABLE, "Key": META, "UpdateExpression": "ADD FaceCount :n SET Refs.b = :one",
                     "ExpressionAttributeValues": {":n": {"N": "0"}, ":one": {"N": "1"}}}},
-        {"Delete": {"TableName": TABLE, "Key": key("F#people", "face-2")}},
+        {"Delete": {"TableName": TABLE, "Key": key("item#people", "face-2")}},
     ],
     [  # the in-place Update and the Put come before a failing condition: both must be undone
         {"Update": {"TableName": TABLE, "Key": META, "UpdateExpression": "ADD FaceCount :n REMOVE Refs.a",
                     "ExpressionAttributeValues": {":n": {"N": "5"}}}},
-        {"Put": {"TableName": TABLE, "Item": {**key("F#people", "face-4")}}},
-        {"ConditionCheck": {"TableName": TABLE, "Key": key("F#people", "face-2"),
+        {"Put": {"TableName": TABLE, "Item": {**key("item#people", "face-4")}}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": key("item#people", "face-2"),
                             "ConditionExpression": "attribute_exists(pk)"}},
-        {"Delete": {"TableName": TABLE, "Key": key("F#people", "face-1"),
+        {"Delete": {"TableName": TABLE, "Key": key("item#people", "face-1"),
                     "ConditionExpression": "attribute_exists(Embedding)"}},
     ],
     [  # a failing condition that asks for the old item back
-        {"Delete": {"TableName": TABLE, "Key": key("F#people", "face-3")}},
-        {"Put": {"TableName": TABLE, "Item": {**key("F#people", "face-1")},
+        {"Delete": {"TableName": TABLE, "Key": key("item#people", "face-3")}},
+        {"Put": {"TableName": TABLE, "Item": {**key("item#people", "face-1")},
                  "ConditionExpression": "attribute_not_exists(pk)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
     ],
     [  # two actions on one item: a ValidationException after the first was applied
@@ -75,8 +75,8 @@ TRANSACTIONS: list[list[dict[str, Any]]] = [
         {"Delete": {"TableName": TABLE, "Key": META}},
     ],
     [  # an item without its sort key, after an applied action
-        {"Put": {"TableName": TABLE, "Item": {**key("F#people", "face-5")}}},
-        {"Put": {"TableName": TABLE, "Item": {"pk": s("F#people")}}},
+        {"Put": {"TableName": TABLE, "Item": {**key("item#people", "face-5")}}},
+        {"Put": {"TableName": TABLE, "Item": {"pk": s("item#people")}}},
     ],
     [  # succeeds after all that: the table is still as the first transaction left it
         {"Update": {"TableName": TABLE, "Key": META, "UpdateExpression": "ADD FaceCount :n",
@@ -155,7 +155,7 @@ def test_concurrent_conditional_transactions_on_the_backend_are_atomic(backend):
     create_table(setup, TABLE)
     setup.put_item(TableName=TABLE, Item={**META, "Count": {"N": "0"}})
     for i in range(300):  # a table with some weight, as a collection's would have
-        setup.put_item(TableName=TABLE, Item={**key("F#people", f"face-{i:04d}"), "Embedding": {"B": bytes(512)}})
+        setup.put_item(TableName=TABLE, Item={**key("item#people", f"face-{i:04d}"), "Embedding": {"B": bytes(512)}})
     errors: list[str] = []
     lock = threading.Lock()
 
@@ -169,7 +169,7 @@ def test_concurrent_conditional_transactions_on_the_backend_are_atomic(backend):
                                 "ConditionExpression": "#c = :seen", "ExpressionAttributeNames": {"#c": "Count"},
                                 "ExpressionAttributeValues": {":seen": {"N": str(seen)},
                                                               ":next": {"N": str(seen + 1)}}}},
-                    {"Put": {"TableName": TABLE, "Item": {**key("F#people", f"w{worker}-{done}")}}},
+                    {"Put": {"TableName": TABLE, "Item": {**key("item#people", f"w{worker}-{done}")}}},
                 ])
                 done += 1
             except ClientError as error:
@@ -186,7 +186,7 @@ def test_concurrent_conditional_transactions_on_the_backend_are_atomic(backend):
     final = setup.get_item(TableName=TABLE, Key=META, ConsistentRead=True)["Item"]["Count"]["N"]
     assert final == str(16 * BUMPS)
     written = setup.query(TableName=TABLE, KeyConditionExpression="pk = :p AND begins_with(sk, :w)",
-                          ExpressionAttributeValues={":p": s("F#people"), ":w": s("w")}, Select="COUNT")
+                          ExpressionAttributeValues={":p": s("item#people"), ":w": s("w")}, Select="COUNT")
     assert written["Count"] == 16 * BUMPS  # each committed transaction's Put is there, each cancelled one's is not
 
 
