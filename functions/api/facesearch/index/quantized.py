@@ -28,27 +28,18 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import simsimd
 
-DIM = 128
-ID_BYTES = 16  # a FaceId is a canonical lowercase UUID: 16 bytes, not 36 characters
+from facesearch.index.shard_bytes import DIM, ID_BYTES, decode_face_ids, encode_face_ids, from_bytes, to_bytes
+
 CODE_MAX = 127  # symmetric codes; -128 is never used, so negation can never overflow
 EXCESS = 128  # stored code = signed code + EXCESS
 MISS_PROBABILITY = 1e-9  # Hoeffding tail allowed per face for the probabilistic bound (see error_bound)
 _FLOAT_SLACK = 1e-5  # float32 rounding in the scale products and the exact dot, far above the real ~1e-7
-
-MAGIC = b"FSQ8"
-VERSION = 1
-_HEADER = struct.Struct("<4sHHQ")  # magic, version, dim, rows
-_HEADER_BYTES = 64  # the header padded so that every array after it is 64-byte aligned
-_ALIGN = 64
-
 
 @dataclass(frozen=True)
 class QuantizedShard:
@@ -128,21 +119,6 @@ class Rescored:
     complete: bool  # False: deleted candidates may hide live faces; scan again with a larger k
 
 
-def encode_face_ids(face_ids: Sequence[str]) -> np.ndarray:
-    """(n, 16) uint8 of canonical UUID strings; anything else raises ValueError (it would not round trip)."""
-    raw = bytearray()
-    for face_id in face_ids:
-        parsed = uuid.UUID(face_id)
-        if str(parsed) != face_id:
-            raise ValueError(f"not a canonical lowercase UUID: {face_id!r}")
-        raw += parsed.bytes
-    return np.frombuffer(bytes(raw), dtype=np.uint8).reshape(len(face_ids), ID_BYTES)
-
-
-def decode_face_ids(ids: np.ndarray) -> list[str]:
-    return [str(uuid.UUID(bytes=bytes(row))) for row in np.asarray(ids, dtype=np.uint8).reshape(-1, ID_BYTES)]
-
-
 def quantize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(int8 codes, scales) of float rows: scale = max |component| / 127, code = round(component / scale)."""
     matrix = np.asarray(matrix, dtype=np.float32).reshape(-1, DIM)
@@ -186,47 +162,6 @@ def take(shard: QuantizedShard, keep: np.ndarray) -> QuantizedShard:
 def dequantize(shard: QuantizedShard) -> np.ndarray:
     rows: np.ndarray = (shard.codes.astype(np.float32) - EXCESS) * shard.scales.reshape(-1, 1)
     return rows
-
-
-def _aligned(offset: int) -> int:
-    return -(-offset // _ALIGN) * _ALIGN
-
-
-def _layout(rows: int) -> tuple[int, int, int, int]:
-    """Offsets of ids, scales and codes, and the total size, for `rows` faces."""
-    ids_at = _HEADER_BYTES
-    scales_at = _aligned(ids_at + rows * ID_BYTES)
-    codes_at = _aligned(scales_at + rows * 4)
-    return ids_at, scales_at, codes_at, codes_at + rows * DIM
-
-
-def to_bytes(shard: QuantizedShard) -> bytes:
-    """The S3 object: a 64-byte header, then ids, scales and excess-128 codes, each 64-byte aligned,
-    little-endian."""
-    rows = len(shard)
-    ids_at, scales_at, codes_at, total = _layout(rows)
-    out = bytearray(total)
-    _HEADER.pack_into(out, 0, MAGIC, VERSION, DIM, rows)
-    out[ids_at : ids_at + rows * ID_BYTES] = np.ascontiguousarray(shard.ids, dtype=np.uint8).tobytes()
-    out[scales_at : scales_at + rows * 4] = np.ascontiguousarray(shard.scales, dtype="<f4").tobytes()
-    out[codes_at:total] = np.ascontiguousarray(shard.codes, dtype=np.uint8).tobytes()
-    return bytes(out)
-
-
-def from_bytes(raw: bytes) -> QuantizedShard:
-    """The shard in `raw`, as read-only views of it (no copy); a malformed object raises ValueError."""
-    if len(raw) < _HEADER_BYTES:
-        raise ValueError("not a quantized shard: too short")
-    magic, version, dim, rows = _HEADER.unpack_from(raw, 0)
-    if magic != MAGIC or version != VERSION or dim != DIM:
-        raise ValueError(f"not a version-{VERSION} quantized shard of {DIM} dimensions")
-    ids_at, scales_at, codes_at, total = _layout(rows)
-    if len(raw) != total:
-        raise ValueError(f"quantized shard of {rows} rows must be {total} bytes, not {len(raw)}")
-    ids = np.frombuffer(raw, dtype=np.uint8, count=rows * ID_BYTES, offset=ids_at).reshape(rows, ID_BYTES)
-    scales = np.frombuffer(raw, dtype="<f4", count=rows, offset=scales_at)
-    codes = np.frombuffer(raw, dtype=np.uint8, count=rows * DIM, offset=codes_at).reshape(rows, DIM)
-    return QuantizedShard(ids, codes, scales)
 
 
 def quantize_query(query: np.ndarray) -> tuple[np.ndarray, float]:
@@ -337,3 +272,26 @@ def rescore(
     bound = shortlist.unseen_below
     complete = bound <= min_cosine or (len(ranked) >= k and ranked[k - 1][1] >= bound)
     return Rescored(tuple(ranked), complete)
+
+
+__all__ = [
+    "DIM",
+    "ID_BYTES",
+    "QuantizedShard",
+    "Rescored",
+    "Shortlist",
+    "candidates",
+    "concat",
+    "decode_face_ids",
+    "dequantize",
+    "encode_face_ids",
+    "from_bytes",
+    "merge",
+    "quantize",
+    "rescore",
+    "shortlist",
+    "shortlist_from_payload",
+    "shortlist_payload",
+    "take",
+    "to_bytes",
+]
