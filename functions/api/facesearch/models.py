@@ -17,8 +17,9 @@ from typing import Literal
 
 import onnxruntime as ort
 
-# "int8" is what the service runs; "fp32" (and "int8-all", int8 YuNet too) exist in local builds only
-Variant = Literal["int8", "fp32", "int8-all"]
+# "int8" is what the service runs; "fp32", "int8-all" (int8 YuNet too) and "legacy" (the models before the
+# size-agnostic YuNet and the PRelu rewrite, for bench/ baselines) exist in local builds only
+Variant = Literal["int8", "fp32", "int8-all", "legacy"]
 
 ENV_MODEL_DIR = "FACESEARCH_MODEL_DIR"
 ENV_INTRA_OP_THREADS = "FACESEARCH_INTRA_OP_THREADS"
