@@ -305,26 +305,12 @@ def size_sweep(refs, session) -> None:  # type: ignore[no-untyped-def]
     for width in (12, 14, 16, 20, 24, 32, 64, 128, 192, 256, 320, 384, 448, 512):
         hits, scores = 0, []
         for _name, pixels, box in refs:
-            scale = width / (box[2] - box[0])
+            # the face scaled to `width` (enlarged if need be), centred in a square of >= 256 px
             h, w = pixels.shape[:2]
-            cx, cy = (box[0] + box[2]) / 2 * scale, (box[1] + box[3]) / 2 * scale
-            side = scales.round_up(max(2.4 * width, 256))
-            resized = (max(1, round(w * scale)), max(1, round(h * scale)))
-            placement = scales.Placement(
-                (0, 0, w, h), resized, (round(side / 2 - cx), round(side / 2 - cy)), (side, side)
-            )
-            if (
-                min(placement.offset) < 0
-                or placement.offset[0] + resized[0] > side
-                or placement.offset[1] + resized[1] > side
-            ):
-                # the photo overflows the canvas: crop it to the canvas first
-                x0, y0 = max(0, int((cx - side / 2) / scale)), max(0, int((cy - side / 2) / scale))
-                x1, y1 = min(w, int((cx + side / 2) / scale)), min(h, int((cy + side / 2) / scale))
-                res = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-                off = (round(side / 2 - (cx - x0 * scale)), round(side / 2 - (cy - y0 * scale)))
-                off = (max(0, min(off[0], side - res[0])), max(0, min(off[1], side - res[1])))
-                placement = scales.Placement((x0, y0, x1, y1), res, off, (side, side))
+            context = max(2.4, 256 / width)
+            cx, cy, half = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, (box[2] - box[0]) / 2
+            square = (cx - half, cy - half, cx + half, cy + half)  # sized by the box's width
+            placement = scales.refine_placement(square, w, h, face_px=width, context=context, max_scale=4.0)
             found = detector.run(Image.fromarray(pixels), placement)
             best = max(
                 (

@@ -34,7 +34,7 @@ STRIDE = 32  # YuNet's coarsest stride: every input side must be a multiple of i
 RELIABLE_MIN_PX = 24  # smallest face (box width, input px) found in every London photo
 RELIABLE_MAX_PX = 320  # largest face found with a clear margin (384 still 100 %, 448 90 %)
 MAIN_MIN_FACE_PX = 16  # where the smallest promised face lands in the main pass (then refined)
-MAIN_BORDER_PX = 32  # edge-replicated border around the main pass (cut faces: 40 % visible 0 -> 75 %)
+MAIN_BORDER_PX = 16  # edge-replicated border (>= 32 px left and top, for the grid phase): see plan_passes
 MAIN_MAX_PIXELS = 1024 * 1024  # cap on the main pass (a panorama would otherwise ask for more)
 # A candidate this small in the main pass hints at a crowd of small faces (some below the promised
 # minimum, which one 640 px letterbox used to find): then a *fine* pass at twice the main scale looks
@@ -44,7 +44,7 @@ FINE_TRIGGER_SCORE = 0.6
 FINE_FACTOR = 2.0
 FINE_MAX_PIXELS = 1536 * 1024
 OVERVIEW_SIDE = 160  # the overview's longer side: a frame-filling face becomes ~160 px
-OVERVIEW_BORDER_PX = 16
+OVERVIEW_BORDER_PX = 0
 OVERVIEW_OVERLAP = 0.75  # the overview also answers for faces down to 75 % of the main pass's largest
 REFINE_FACE_PX = 64  # a refined face is ~64 px wide (sharp landmarks, in YuNet's best range)
 REFINE_CONTEXT = 2.5  # the refine crop is this many face widths across
@@ -109,11 +109,14 @@ class Placement:
 def whole_image(
     width: int, height: int, scale: float, border_px: int, border: str, valid: tuple[float, float]
 ) -> Placement:
-    """The full image at `scale`, `border_px` from the canvas's top-left edges, canvas rounded up."""
+    """The full image at `scale` with at least `border_px` around it, its top-left corner on a multiple
+    of STRIDE: YuNet's landmarks shift with the image's phase against its 32 px grid (an LFW face read
+    as rolled -0.9 degrees at offset 0, 32 or 64 and 7.4 at offset 3), and offset 0 is what the
+    single-letterbox pipeline (and the accuracy measured with it) used."""
     resized = (max(1, round(width * scale)), max(1, round(height * scale)))
-    canvas = (round_up(resized[0] + 2 * border_px), round_up(resized[1] + 2 * border_px))
-    offset = ((canvas[0] - resized[0]) // 2, (canvas[1] - resized[1]) // 2)
-    return Placement((0, 0, width, height), resized, offset, canvas, border, valid)
+    start = round_up(border_px) if border_px > 0 else 0
+    canvas = (round_up(start + resized[0] + border_px), round_up(start + resized[1] + border_px))
+    return Placement((0, 0, width, height), resized, (start, start), canvas, border, valid)
 
 
 def main_scale(width: int, height: int) -> float:
@@ -188,12 +191,14 @@ def refine_placement(
     height: int,
     face_px: float = REFINE_FACE_PX,
     context: float = REFINE_CONTEXT,
+    max_scale: float = 1.0,
 ) -> Placement:
     """A square crop `context` face sizes across around a candidate face box (original px), where the
-    face is ~`face_px` wide, or its native size if smaller (small photos are padded, not upscaled)."""
+    face is ~`face_px` wide, or its native size if smaller (small photos are padded, not upscaled:
+    `max_scale` 1)."""
     x1, y1, x2, y2 = box
     side = max(x2 - x1, y2 - y1, 1.0)
-    scale = min(1.0, face_px / side)
+    scale = min(max_scale, face_px / side)
     half = context * side / 2
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     region = (
