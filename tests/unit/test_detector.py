@@ -16,14 +16,21 @@ from facesearch.scales import Placement
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
 
-def test_resample_shrinks_like_one_antialiased_resize() -> None:
-    rng = np.random.default_rng(0)
-    smooth = np.asarray(Image.fromarray(rng.integers(0, 255, (64, 64, 3), np.uint8)).resize((1024, 768)))
+def test_resample_shrinks_smooth_images_like_one_area_average() -> None:
+    y, x = np.mgrid[0:768, 0:1024]
+    smooth = np.stack([x / 4, y / 3, 128 + 100 * np.sin(x / 60) * np.cos(y / 45)], axis=-1).astype(np.uint8)
     image = Image.fromarray(smooth)
     fast = np.asarray(resample(image, (0, 0, 1024, 768), (432, 324)), np.float64)
-    plain = np.asarray(image.resize((432, 324), Image.Resampling.BILINEAR), np.float64)
+    plain = np.asarray(image.resize((432, 324), Image.Resampling.BOX), np.float64)
     assert fast.shape == plain.shape == (324, 432, 3)
-    assert np.abs(fast - plain).mean() < 2.0  # of 255: the same picture
+    assert np.abs(fast - plain).mean() < 1.0  # of 255
+
+
+def test_resample_does_not_alias_fine_detail() -> None:
+    stripes = np.zeros((768, 1024, 3), np.uint8)
+    stripes[:, ::2] = 255  # 1 px stripes: a 2.37x shrink must turn them grey, not into coarse bands
+    out = np.asarray(resample(Image.fromarray(stripes), (0, 0, 1024, 768), (432, 324)), np.float64)
+    assert abs(out.mean() - 127.5) < 3 and out.std() < 12
 
 
 def test_resample_reads_only_the_region() -> None:
@@ -141,12 +148,12 @@ def test_no_face_in_a_cat_photo(detector: Detector) -> None:
 
 def test_boxes_refer_to_the_original_image_at_any_scale(detector: Detector) -> None:
     small = photo("london_021_neutral.jpg")
-    big = np.asarray(Image.fromarray(small).resize((1000, 1000)))  # 2.5x, shrunk again to 640 inside
+    big = np.asarray(Image.fromarray(small).resize((1000, 1000)))  # 2.5x, shrunk to 432 px by the main pass
     a, b = detector.detect(small)[0], detector.detect(big)[0]
-    # the network sees the face at 400 vs 640 px: same place to within a few % of the face size
-    tolerance = 0.05 * a.width
-    np.testing.assert_allclose(np.array(b.box) / 2.5, a.box, atol=tolerance)
-    np.testing.assert_allclose(b.landmarks / 2.5, a.landmarks, atol=tolerance)
+    # the network sees the face at ~129 vs ~138 px, on different phases of its 32 px grid, where YuNet's
+    # points wobble by ~6 % of the face width; a mapping error would be off by a multiple of that
+    np.testing.assert_allclose(np.array(b.box) / 2.5, a.box, atol=0.05 * a.width)
+    np.testing.assert_allclose(b.landmarks / 2.5, a.landmarks, atol=0.08 * a.width)
 
 
 def test_faces_are_sorted_largest_first_and_capped(detector: Detector) -> None:

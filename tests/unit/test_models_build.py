@@ -100,3 +100,18 @@ def test_the_built_detector_takes_any_input_size(build) -> None:
     assert [d.dim_param for d in dims[2:]] == ["height", "width"]
     legacy = onnx.load(str(CACHE / manifest["variants"]["legacy"]["detector"]))
     assert [d.dim_value for d in legacy.graph.input[0].type.tensor_type.shape.dim] == [1, 3, 640, 640]
+
+
+def test_int8_activations_run_on_the_codes_and_stay_close(build, tmp_path: Path) -> None:
+    """The off-by-default recipe option (see QuantRecipe.int8_activations) on the built int8 SFace."""
+    if not (CACHE / build.MANIFEST).is_file() or not build.up_to_date(CACHE, build.build_key(build.RECIPE)):
+        pytest.skip("no current .cache/models: run `make models`")
+    import onnx
+
+    source = CACHE / "sface_int8.onnx"
+    assert build.quantize_activations(source, tmp_path / "q.onnx") == 25
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "q.onnx")).graph.node}
+    assert {"QLinearMul", "QLinearLeakyRelu"} <= ops
+    samples = list(build.sface_samples(build.calibration_faces()[:6]))
+    mean, worst = build.embedding_agreement(source, tmp_path / "q.onnx", samples)
+    assert mean > 0.99 and worst > 0.98

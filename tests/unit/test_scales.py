@@ -236,3 +236,15 @@ def test_only_faces_near_the_main_pass_s_lower_limit_ask_for_a_fine_pass() -> No
     assert not scales.wants_fine_pass(np.array([150.0, 60.0]), np.array([0.95, 0.9]))
     assert not scales.wants_fine_pass(np.array([20.0]), np.array([0.55]))  # too weak to mean anything
     assert not scales.wants_fine_pass(np.empty(0), np.empty(0))
+
+
+def test_a_centred_portrait_leaves_no_room_for_a_face_only_the_overview_could_find() -> None:
+    main, overview = scales.plan_passes(1024, 1024)
+    smallest = overview.valid[0] / overview.scale[0]
+    assert 1024 * main.scale[0] > scales.RELIABLE_MAX_PX
+    portrait = np.array([[350.0, 300.0, 680.0, 760.0]])  # a studio face in the middle
+    assert not scales.overview_needed(overview, portrait, 1024, 1024)
+    beside = np.array([[20.0, 300.0, 120.0, 420.0]])  # a small face at the edge: room for a big one
+    assert 1024 - 70 > smallest
+    assert scales.overview_needed(overview, beside, 1024, 1024)
+    assert scales.overview_needed(overview, np.empty((0, 4)), 1024, 1024)  # nothing found: look

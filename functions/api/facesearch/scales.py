@@ -146,6 +146,19 @@ def plan_passes(width: int, height: int) -> tuple[Placement, ...]:
     return (main, overview)
 
 
+def overview_needed(overview: Placement, faces: np.ndarray, width: int, height: int) -> bool:
+    """Whether a face only the overview can find may still be in the image, given the confident faces
+    the main pass found (boxes, original px). Such a face is at least `smallest` wide (and, being a face,
+    about as tall) and does not cover another face's centre, so it needs that much room beside or
+    above/below every found face: a one-face portrait leaves none, and skips the overview."""
+    smallest = overview.valid[0] / overview.scale[0]
+    for x1, y1, x2, y2 in np.asarray(faces, np.float64).reshape(-1, 4):
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        if max(cx, width - cx) < smallest and max(cy, height - cy) < smallest:
+            return False
+    return True
+
+
 def fine_pass(width: int, height: int, main: Placement) -> Placement | None:
     """The whole image at FINE_FACTOR x the main pass's scale (never enlarged, at most FINE_MAX_PIXELS),
     or None when that would not be finer than the main pass."""
