@@ -38,7 +38,7 @@ from facesearch.imaging import decode_image  # noqa: E402
 
 CACHE = REPO / ".cache" / "bench"
 # Cached embeddings are keyed by the model files and this; bump it when detection/alignment code changes.
-CACHE_VERSION = "3"  # 3: multi-scale detection (scales.py)
+CACHE_VERSION = "4"  # 3-4: multi-scale detection (scales.py)
 
 
 def shared_dir() -> Path | None:

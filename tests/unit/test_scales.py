@@ -202,16 +202,25 @@ def test_each_pass_answers_only_for_the_face_sizes_it_sees_well() -> None:
     assert kept.widths_in_pass.tolist() == [100.0]
 
 
-def test_refinement_verifies_weak_candidates_first_and_stays_within_budget() -> None:
-    scores = np.array([0.95, 0.60, 0.92, 0.75, 0.91, 0.55])
-    widths = np.array([100.0, 30.0, 18.0, 50.0, 20.0, 40.0])
-    plan = scales.plan_refinement(widths, scores, threshold=0.87, budget=3)
-    assert plan.verify.tolist() == [3, 1, 5]  # weak, strongest first
+def test_refinement_verifies_small_weak_candidates_first_and_stays_within_budget() -> None:
+    scores = np.array([0.95, 0.60, 0.92, 0.75, 0.91, 0.55, 0.80])
+    in_pass = np.array([100.0, 20.0, 18.0, 16.0, 20.0, 22.0, 60.0])
+    widths = in_pass * 2.5  # the photo has 2.5x the pixels of the main pass
+    plan = scales.plan_refinement(in_pass, widths, scores, threshold=0.87, budget=3)
+    assert plan.verify.tolist() == [3, 1, 5]  # weak and small, strongest first
     assert plan.sharpen.tolist() == []  # no budget left
     assert sorted(plan.keep.tolist()) == [0, 2, 4]  # confident faces are never dropped
-    roomy = scales.plan_refinement(widths, scores, threshold=0.87, budget=10)
+    roomy = scales.plan_refinement(in_pass, widths, scores, threshold=0.87, budget=10)
     assert roomy.sharpen.tolist() == [2, 4]  # confident but small in their pass
     assert sorted(roomy.keep.tolist()) == [0]
+
+
+def test_a_weak_candidate_gets_no_second_chance_where_a_closer_look_shows_nothing_new() -> None:
+    scores = np.array([0.848, 0.70])
+    in_pass = np.array([80.0, 20.0])  # a dog's face at a size YuNet judges well; a small one...
+    widths = np.array([200.0, 20.0])  # ...in a pass at full resolution already
+    plan = scales.plan_refinement(in_pass, widths, scores, threshold=0.87, budget=10)
+    assert plan.verify.tolist() == [] and plan.keep.tolist() == []
 
 
 def test_best_match_needs_overlap() -> None:

@@ -192,8 +192,9 @@ class Detector:
                 small = resample(main_image, (0, 0, *main_image.size), placement.resized)
                 passes.append(self._postprocess(self._forward(to_blob(frame(small, placement))), placement))
         found = scales.merge(Candidates.concat(passes), self.nms_threshold, self.score_threshold)
+        widths = found.boxes[:, 2] - found.boxes[:, 0]
         plan = scales.plan_refinement(
-            found.widths_in_pass, found.scores, self.score_threshold, MAX_REFINEMENTS
+            found.widths_in_pass, widths, found.scores, self.score_threshold, MAX_REFINEMENTS
         )
         accepted = [found.take(plan.keep)]
         accepted += [self._refine(image, found.boxes[i]) for i in plan.verify]
