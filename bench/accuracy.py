@@ -37,7 +37,7 @@ from facesearch.vision.imaging import decode_image
 
 CACHE = REPO / ".cache" / "bench"
 # Cached embeddings are keyed by the model files and this; bump it when detection/alignment code changes.
-CACHE_VERSION = "2"
+CACHE_VERSION = "4"  # 3-4: multi-scale detection (scales.py)
 
 
 @dataclass(frozen=True)

@@ -1,211 +1,247 @@
-"""Warm latency per stage and per DetectFaces-equivalent call: fp32 vs int8, and vs face_recognition (dlib).
+"""Warm latency per stage and end to end, the multi-scale pipeline against the previous one, in one run.
 
-    .venv/bin/python -m bench.speed [--photos 20] [--threads 1,2]
+    .venv/bin/python bench/speed.py                      # 1 thread, all three photo sets
+    .venv/bin/python bench/speed.py --threads 1,2 --rounds 3
 
-On the London photos (1024x1024 JPEG, one face each), after one warm-up call, median of every photo:
-- decode: JPEG bytes -> upright RGB (imaging.decode_image)
-- detect: YuNet incl. letterbox and post-processing
-- align: 5-point similarity warp to 112x112
-- embed: SFace on one face; "embed+flip" is the service's setting (face + mirror in one batch of 2)
-- DetectFaces: decode + detect + align + Pose/Quality (what the DetectFaces operation computes)
-- IndexFaces: DetectFaces + embed+flip (what IndexFaces/SearchFacesByImage compute per photo)
-face_recognition (dlib 20, HOG detector + ResNet embedder, the popular pip package) runs in its own venv,
-because dlib has no wheel and compiles for 10+ minutes:
+"before" is the pipeline before multi-scale detection (bench/baseline.py: one 640 x 640 letterbox and the
+"legacy" models, int8 SFace with PRelu), "after" is the service's FacePipeline on the shipped "int8"
+models. The two run alternately, call by call, the order flipped every round, so both see the same load
+on this shared machine; the tables give medians over every photo and round, and after/before.
 
-    python3 -m venv .cache/fr-venv && .cache/fr-venv/bin/pip install face_recognition==1.3.0 dlib==20.0.1
+Photo sets (from ../shared, in memory):
+- one face, 1024 px: the London neutral_front photos (1024 x 1024 JPEG, one studio face each);
+- groups: the 9 labelled PASCAL VOC group photos (2-8 faces, ~500 px) and bald_guys.jpg (1986 x 1545,
+  24 faces);
+- 4000 px: the London lisa and zoom photos (one face, 600-1536 px) upscaled to 4000 px on the longer
+  side and re-encoded as JPEG (quality 90), like a phone camera's 12 MP photo.
 
-Its DetectFaces equivalent is load_image_file + face_locations (HOG, 1 upsample, its default) +
-face_landmarks (5-point model); IndexFaces adds face_encodings. dlib is single-threaded, so compare
-with --threads 1 (one Lambda vCPU at 1,769 MB); 2 threads shows what a 2-vCPU function gains.
-Needs ../shared (or $FACESEARCH_SHARED).
+Stages, per photo (all faces of it):
+- decode: JPEG bytes -> upright RGB (imaging.decode_image, the same code for both);
+- detect: the detector, pre-processing and post-processing included (after: every pass it ran);
+- align: 5-point warp to 112 x 112; pose+quality: estimate_pose + measure_quality;
+- embed: SFace on the face and its mirror image (the service's flip-augmented embedding);
+- detect+align+embed: FacePipeline.analyze (issue 8's budget: <= 45 ms at 1 thread for one face);
+- end to end: decode + analyze, what IndexFaces / SearchFacesByImage compute per image.
+Then, on one face crop, what the flip costs: SFace with and without the mirror image, before (PRelu)
+and after (Max) the build's rewrite. Needs ../shared (or $FACESEARCH_SHARED); skips without it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import statistics
-import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
-from bench.common.data import REPO, london_photos, shared_dir
+from bench import face_cases as fc
+from bench.baseline import LegacyPipeline
+from bench.common.data import shared_dir
 from facesearch.vision import onnx as models
 from facesearch.vision.aligner import align
-from facesearch.vision.detector import Detector
+from facesearch.vision.detector import Detection, Detector
 from facesearch.vision.embedder import Embedder
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.imaging import DecodedImage, decode_image
 from facesearch.vision.pipeline import FacePipeline
 from facesearch.vision.pose import estimate_pose
 from facesearch.vision.quality import measure_quality
 
-FR_PYTHON = REPO / ".cache" / "fr-venv" / "bin" / "python"
-
-FR_SCRIPT = r"""
-import json, statistics, sys, time
-import face_recognition
-paths = json.loads(sys.argv[1])
-def median_ms(fn, items, repeats):
-    fn(items[0])
-    times = []
-    for _ in range(repeats):
-        for item in items:
-            t = time.perf_counter(); fn(item); times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
-images = [face_recognition.load_image_file(p) for p in paths]
-boxes = [face_recognition.face_locations(im) for im in images]
-repeats = int(sys.argv[2])
-out = {
-  "decode": median_ms(face_recognition.load_image_file, paths, repeats),
-  "detect": median_ms(face_recognition.face_locations, images, repeats),
-  "landmarks": median_ms(lambda k: face_recognition.face_landmarks(images[k], boxes[k], model="small"),
-                         range(len(images)), repeats),
-  "embed": median_ms(lambda k: face_recognition.face_encodings(images[k], boxes[k][:1], model="small"),
-                     range(len(images)), repeats),
-  "faces": [len(b) for b in boxes],
-}
-def detect_faces(p):
-    im = face_recognition.load_image_file(p); b = face_recognition.face_locations(im)
-    return face_recognition.face_landmarks(im, b, model="small"), im, b
-out["DetectFaces"] = median_ms(detect_faces, paths, repeats)
-def index_faces(p):
-    _, im, b = detect_faces(p); return face_recognition.face_encodings(im, b, model="small")
-out["IndexFaces"] = median_ms(index_faces, paths, repeats)
-print(json.dumps(out))
-"""
+STAGES = ("decode", "detect", "align", "pose+quality", "embed", "detect+align+embed", "end to end")
 
 
-def median_ms(fn: Callable[[object], object], items: list, repeats: int) -> float:
-    fn(items[0])  # warm
-    times = []
-    for _ in range(repeats):
-        for item in items:
-            started = time.perf_counter()
-            fn(item)
-            times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
+class CountingDetector(Detector):
+    """The service's detector, counting the network runs (passes) it makes."""
+
+    runs = 0
+
+    def _forward(self, blob: np.ndarray) -> dict[str, np.ndarray]:
+        CountingDetector.runs += 1
+        return super()._forward(blob)
 
 
-def measure(variant: str, threads: int, blobs: list[bytes], repeats: int) -> dict[str, float]:
-    detector = Detector(models.detector_session(variant, threads))  # type: ignore[arg-type]
-    embedder = Embedder(models.embedder_session(variant, threads), flip=True)  # type: ignore[arg-type]
-    plain = Embedder(models.embedder_session(variant, threads), flip=False)  # type: ignore[arg-type]
-    pipeline = FacePipeline(detector, embedder)
-    images = [decode_image(b) for b in blobs]
-    pils = [Image.fromarray(im.pixels) for im in images]
-    faces = [detector.detect(im.pixels)[0] for im in images]
-    crops = [align(pil, face.landmarks) for pil, face in zip(pils, faces, strict=True)]
-    idx = list(range(len(blobs)))
+class Contender:
+    """One pipeline with per-stage entry points on a decoded image."""
 
-    def detect_faces(k: int) -> object:
-        image = decode_image(blobs[k])
-        found = detector.detect(image.pixels)
-        source = Image.fromarray(image.pixels)
-        return [(estimate_pose(f.landmarks), measure_quality(align(source, f.landmarks))) for f in found]
+    def __init__(self, name: str, threads: int) -> None:
+        self.name = name
+        if name == "before":
+            legacy = LegacyPipeline(threads)
+            self.detector, self.embedder = legacy.detector, legacy.embedder
+            self.analyze: Callable[[DecodedImage], object] = legacy.analyze
+            self.detect: Callable[[DecodedImage], list[Detection]] = lambda im: legacy.detector.detect(
+                im.pixels
+            )
+        else:
+            detector = CountingDetector(models.detector_session("int8", threads))
+            pipeline = FacePipeline(detector, Embedder(models.embedder_session("int8", threads)))
+            self.detector, self.embedder = detector, pipeline.embedder
+            self.analyze = pipeline.analyze
+            # the pipeline hands the detector the Pillow image it also aligns from
+            self.detect = lambda im: detector.detect_image(Image.fromarray(im.pixels))
 
+
+def timed(fn: Callable[..., object], *args: object) -> tuple[float, object]:
+    """(milliseconds, result) of fn(*args)."""
+    started = time.perf_counter()
+    result = fn(*args)
+    return 1000 * (time.perf_counter() - started), result
+
+
+def align_all(source: Image.Image, faces: list[Detection]) -> list[np.ndarray]:
+    return [align(source, face.landmarks) for face in faces]
+
+
+def describe_all(faces: list[Detection], crops: list[np.ndarray]) -> list[object]:
+    return [(estimate_pose(f.landmarks), measure_quality(c)) for f, c in zip(faces, crops, strict=True)]
+
+
+def decode_and_analyze(who: Contender, blob: bytes) -> object:
+    return who.analyze(decode_image(blob))
+
+
+def photo_sets(shared: Path, photos: int) -> dict[str, list[bytes]]:
+    london = shared / "faces" / "london"
+    groups = shared / "faces" / "groups"
+    big = []
+    for path in [*fc.photos(london / "lisa"), *fc.photos(london / "zoom")]:
+        image = Image.open(path).convert("RGB")
+        scale = 4000 / max(image.size)
+        out = io.BytesIO()
+        image.resize(
+            (round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC
+        ).save(out, format="JPEG", quality=90)
+        big.append(out.getvalue())
     return {
-        "decode": median_ms(decode_image, blobs, repeats),
-        "detect": median_ms(lambda k: detector.detect(images[k].pixels), idx, repeats),
-        "align": median_ms(lambda k: align(pils[k], faces[k].landmarks), idx, repeats),
-        "embed": median_ms(lambda k: plain.embed(crops[k][None]), idx, repeats),
-        "embed+flip": median_ms(lambda k: embedder.embed(crops[k][None]), idx, repeats),
-        "DetectFaces": median_ms(detect_faces, idx, repeats),
-        "IndexFaces": median_ms(lambda k: pipeline.analyze(decode_image(blobs[k])), idx, repeats),
+        "one face, 1024 px": [
+            p.read_bytes() for p in sorted((london / "neutral_front").glob("*.jpg"))[:photos]
+        ],
+        "groups": [(groups / f).read_bytes() for f in sorted(fc.group_labels(groups))]
+        + [(groups / "bald_guys.jpg").read_bytes()],
+        "4000 px": big,
     }
 
 
-def interleaved_embed(threads: int, blobs: list[bytes], rounds: int = 30) -> tuple[float, float]:
-    """fp32 vs int8 SFace on the same crops, alternating call by call (order flipped every round), so
-    both see the same machine load: the fair same-run comparison on a shared, noisy machine."""
-    detector = Detector(models.detector_session("fp32", threads))  # type: ignore[arg-type]
+def measure(
+    blobs: list[bytes], contenders: list[Contender], rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    """stage -> contender -> milliseconds per photo (all rounds), alternating contenders call by call."""
+    times: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    images = [decode_image(b) for b in blobs]
+    for who in contenders:  # warm: sessions, shapes, caches
+        for image in images[:2]:
+            who.analyze(image)
+    for round_ in range(rounds):
+        order = contenders if round_ % 2 == 0 else contenders[::-1]
+        for blob, image in zip(blobs, images, strict=True):
+            for who in order:
+                ms: dict[str, float] = {}
+                ms["decode"], _ = timed(decode_image, blob)
+                ms["detect"], faces = timed(who.detect, image)
+                source = Image.fromarray(image.pixels)
+                ms["align"], crops = timed(align_all, source, faces)
+                ms["pose+quality"], _ = timed(describe_all, faces, crops)
+                stack = np.stack(crops) if crops else np.empty((0, 112, 112, 3), np.uint8)  # type: ignore[arg-type]
+                ms["embed"], _ = timed(who.embedder.embed, stack)
+                ms["detect+align+embed"], _ = timed(who.analyze, image)
+                ms["end to end"], _ = timed(decode_and_analyze, who, blob)
+                ms["faces"] = len(faces)  # type: ignore[arg-type]
+                for stage, value in ms.items():
+                    times[stage][who.name].append(value)
+    return times
+
+
+def passes_per_photo(blobs: list[bytes], detector: CountingDetector) -> str:
+    counts = []
+    for blob in blobs:
+        before = CountingDetector.runs
+        detector.detect(decode_image(blob).pixels)
+        counts.append(CountingDetector.runs - before)
+    return f"{min(counts)}-{max(counts)}, median {statistics.median(counts):g}"
+
+
+def print_table(title: str, times: dict[str, dict[str, list[float]]], threads: int) -> None:
+    found = {name: f"{min(v):.0f}-{max(v):.0f}" for name, v in times["faces"].items()}
+    print(
+        f"\n{title}, {threads} thread(s): median ms per photo; faces found per photo: before "
+        f"{found['before']}, after {found['after']}"
+    )
+    print(f"  {'stage':20} {'before':>9} {'after':>9} {'after/before':>13}")
+    for stage in STAGES:
+        before, after = statistics.median(times[stage]["before"]), statistics.median(times[stage]["after"])
+        print(f"  {stage:20} {before:9.1f} {after:9.1f} {after / before if before else float('nan'):13.2f}")
+
+
+def flip_costs(blobs: list[bytes], threads: int, rounds: int) -> None:
+    """SFace on one face crop: plain vs flip, PRelu (legacy file) vs Max (shipped file), alternating."""
+    detector = Detector(models.detector_session("int8", threads))
     crops = []
     for blob in blobs:
         image = decode_image(blob)
         crops.append(align(Image.fromarray(image.pixels), detector.detect(image.pixels)[0].landmarks))
-    embedders = {v: Embedder(models.embedder_session(v, threads), flip=True) for v in ("fp32", "int8")}  # type: ignore[arg-type]
-    times: dict[str, list[float]] = {v: [] for v in embedders}
+    embedders = {
+        f"{label}, {'flip' if flip else 'plain'}": Embedder(
+            models.embedder_session(variant, threads), flip=flip
+        )
+        for label, variant in (("PRelu (before)", "legacy"), ("Max (after)", "int8"))
+        for flip in (False, True)
+    }
+    times: dict[str, list[float]] = defaultdict(list)
     for embedder in embedders.values():
         embedder.embed(crops[0][None])
     for round_ in range(rounds):
         order = list(embedders) if round_ % 2 == 0 else list(embedders)[::-1]
         for crop in crops:
-            for v in order:
-                started = time.perf_counter()
-                embedders[v].embed(crop[None])
-                times[v].append(time.perf_counter() - started)
-    return 1000 * statistics.median(times["fp32"]), 1000 * statistics.median(times["int8"])
-
-
-def face_recognition_times(paths: list[Path], repeats: int) -> dict[str, float] | str:
-    if not FR_PYTHON.is_file():
-        return f"not installed ({FR_PYTHON} missing; see this script's docstring)"
-    result = subprocess.run(
-        [str(FR_PYTHON), "-c", FR_SCRIPT, json.dumps([str(p) for p in paths]), str(repeats)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines()
-        return f"failed: {lines[-1] if lines else result.returncode}"
-    return json.loads(result.stdout)
+            for name in order:
+                times[name].append(timed(embedders[name].embed, crop[None])[0])
+    print(
+        f"\nSFace on one aligned face, {threads} thread(s), median ms (alternating, {len(crops)} x {rounds})"
+    )
+    base = statistics.median(times["PRelu (before), flip"])
+    for name in embedders:
+        value = statistics.median(times[name])
+        print(f"  {name:22} {value:7.1f}   x{value / base:.2f} of PRelu+flip")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--photos", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--no-dlib", action="store_true")
+    parser.add_argument("--photos", type=int, default=20, help="London 1024 px photos")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", default="1")
+    parser.add_argument("--sets", default="", help="comma-separated subset of: one,groups,4000")
     args = parser.parse_args()
     shared = shared_dir()
     if shared is None:
         print("SKIP: ../shared/faces (or $FACESEARCH_SHARED) not found; speed bench needs its photos")
         return 0
-    paths = london_photos(shared)[: args.photos]
-    blobs = [p.read_bytes() for p in paths]
-    size = Image.open(paths[0]).size
-    print(f"{len(paths)} London photos ({size[0]}x{size[1]} JPEG), median warm ms per photo, x{args.repeats}")
-    stages = ["decode", "detect", "align", "embed", "embed+flip", "DetectFaces", "IndexFaces"]
-    columns: dict[str, dict[str, float]] = {}
+    started = time.perf_counter()
+    sets = photo_sets(shared, args.photos)
+    wanted = [s for s in args.sets.split(",") if s]
+    files = models.model_files("int8"), models.model_files("legacy")
+    print(
+        f"models: after = {files[0].detector.name} + {files[0].embedder.name}, "
+        f"before = {files[1].detector.name} + {files[1].embedder.name}"
+    )
     for threads in (int(t) for t in args.threads.split(",")):
-        for variant in ("fp32", "int8"):
-            columns[f"{variant} {threads}t"] = measure(variant, threads, blobs, args.repeats)
-    fr = None if args.no_dlib else face_recognition_times(paths, args.repeats)
-    if isinstance(fr, dict):
-        columns["dlib 1t"] = {
-            "decode": fr["decode"], "detect": fr["detect"], "align": fr["landmarks"], "embed": fr["embed"],
-            "embed+flip": float("nan"), "DetectFaces": fr["DetectFaces"], "IndexFaces": fr["IndexFaces"],
-        }  # fmt: skip
-    names = list(columns)
-    print(f"{'stage':12}" + "".join(f"{n:>12}" for n in names))
-    for stage in stages:
-        print(f"{stage:12}" + "".join(f"{columns[n][stage]:12.1f}" for n in names))
-    print("\nratios")
-    for threads in (int(t) for t in args.threads.split(",")):
-        f32, i8 = columns[f"fp32 {threads}t"], columns[f"int8 {threads}t"]
-        print(
-            f"  {threads} thread(s): int8/fp32 embed {i8['embed'] / f32['embed']:.2f}, detect "
-            f"{i8['detect'] / f32['detect']:.2f}, DetectFaces {i8['DetectFaces'] / f32['DetectFaces']:.2f}"
-        )
-        if isinstance(fr, dict):
-            print(
-                f"  face_recognition / int8 {threads}t: "
-                f"DetectFaces {fr['DetectFaces'] / i8['DetectFaces']:.1f}x, "
-                f"IndexFaces {fr['IndexFaces'] / i8['IndexFaces']:.1f}x"
-            )
-    print("\nembed+flip, fp32 and int8 alternating call by call on the same crops (the fair same-run test)")
-    for threads in (int(t) for t in args.threads.split(",")):
-        f32, i8 = interleaved_embed(threads, blobs)
-        print(f"  {threads} thread(s): fp32 {f32:.1f} ms, int8 {i8:.1f} ms, int8/fp32 {i8 / f32:.3f}")
-    if isinstance(fr, str):
-        print(f"face_recognition: {fr}")
-    elif fr is not None:
-        print(f"face_recognition faces found per photo: {sorted(set(fr['faces']))}")
+        contenders = [Contender("before", threads), Contender("after", threads)]
+        for title, blobs in sets.items():
+            if wanted and not any(title.startswith(w) for w in wanted):
+                continue
+            times = measure(blobs, contenders, args.rounds)
+            print_table(f"{title} ({len(blobs)} photos)", times, threads)
+            after = contenders[1].detector
+            assert isinstance(after, CountingDetector)
+            print(f"  after: YuNet runs per photo {passes_per_photo(blobs, after)} (before: 1)")
+        flip_costs(sets["one face, 1024 px"][:10], threads, args.rounds)
+    load = " / ".join(f"{v:.1f}" for v in __import__("os").getloadavg())
+    print(f"\nwall time {time.perf_counter() - started:.0f} s; load average at the end (1/5/15 min) {load}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""YuNet decoding, NMS and letterbox maths (pure), then the real model on committed photos."""
+"""YuNet decoding and pass rendering (pure), then the real model on committed photos."""
 
 from __future__ import annotations
 
@@ -9,55 +9,61 @@ import pytest
 from PIL import Image
 
 from facesearch.vision import onnx as models
-from facesearch.vision.detector import Detector, Letterbox, decode, letterbox, letterbox_scale, nms
+from facesearch.vision.detector import Detector, decode, render, resample, to_blob
 from facesearch.vision.imaging import decode_image
+from facesearch.vision.scales import Placement
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
 
-def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
-    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 10.5]], dtype=np.float64)
-    scores = np.array([0.8, 0.95, 0.7, 0.6])
-    assert nms(boxes, scores, 0.3).tolist() == [1, 2]
-    assert nms(boxes, scores, 0.99).tolist() == [1, 0, 2, 3]
-    assert nms(np.empty((0, 4)), np.empty(0), 0.3).tolist() == []
+def test_resample_shrinks_smooth_images_like_one_area_average() -> None:
+    y, x = np.mgrid[0:768, 0:1024]
+    smooth = np.stack([x / 4, y / 3, 128 + 100 * np.sin(x / 60) * np.cos(y / 45)], axis=-1).astype(np.uint8)
+    image = Image.fromarray(smooth)
+    fast = np.asarray(resample(image, (0, 0, 1024, 768), (432, 324)), np.float64)
+    plain = np.asarray(image.resize((432, 324), Image.Resampling.BOX), np.float64)
+    assert fast.shape == plain.shape == (324, 432, 3)
+    assert np.abs(fast - plain).mean() < 1.0  # of 255
 
 
-def test_nms_keeps_touching_but_not_overlapping_boxes() -> None:
-    boxes = np.array([[0, 0, 10, 10], [10, 0, 20, 10]], dtype=np.float64)
-    assert sorted(nms(boxes, np.array([0.9, 0.8]), 0.0).tolist()) == [0, 1]
+def test_resample_does_not_alias_fine_detail() -> None:
+    stripes = np.zeros((768, 1024, 3), np.uint8)
+    stripes[:, ::2] = 255  # 1 px stripes: a 2.37x shrink must turn them grey, not into coarse bands
+    out = np.asarray(resample(Image.fromarray(stripes), (0, 0, 1024, 768), (432, 324)), np.float64)
+    assert abs(out.mean() - 127.5) < 3 and out.std() < 12
 
 
-def test_small_images_are_padded_not_upscaled() -> None:
-    assert letterbox_scale(250, 250, 640) == 1.0
-    pixels = np.full((250, 200, 3), 77, np.uint8)
-    canvas, box = letterbox(pixels, 640)
-    assert canvas.shape == (640, 640, 3)
-    assert (box.scale_x, box.scale_y) == (1.0, 1.0)
-    assert (canvas[:250, :200] == 77).all() and (canvas[250:] == 0).all() and (canvas[:, 200:] == 0).all()
+def test_resample_reads_only_the_region() -> None:
+    pixels = np.zeros((400, 600, 3), np.uint8)
+    pixels[100:300, 200:500] = 200
+    out = np.asarray(resample(Image.fromarray(pixels), (200, 100, 500, 300), (75, 50)))
+    assert out.shape == (50, 75, 3) and (out == 200).all()
 
 
-@pytest.mark.parametrize(("width", "height"), [(1024, 768), (1350, 1800), (641, 640), (3000, 97)])
-def test_letterbox_maps_coordinates_round_trip(width: int, height: int) -> None:
-    canvas, box = letterbox(np.zeros((height, width, 3), np.uint8), 640)
-    assert max(box.width, box.height) == 640
-    assert canvas[: box.height, : box.width].shape[:2] == (box.height, box.width)
-    points = np.array([[0.0, 0.0, width, height], [width / 3, height / 2, width / 2, height / 5]])
-    mapped = box.to_input(points)
-    assert mapped[0, 2] == pytest.approx(box.width) and mapped[0, 3] == pytest.approx(box.height)
-    np.testing.assert_allclose(box.to_original(mapped), points)
+def test_render_places_the_region_and_replicates_its_edge() -> None:
+    pixels = np.zeros((100, 200, 3), np.uint8)
+    pixels[:, :100] = 50
+    pixels[:, 100:] = 150
+    placement = Placement((0, 0, 200, 100), (100, 50), (14, 7), (128, 64), border="edge")
+    canvas = render(Image.fromarray(pixels), placement)
+    assert canvas.shape == (64, 128, 3)
+    assert (canvas[:, :14] == 50).all() and (canvas[:, 14 + 100 :] == 150).all()  # the edge, continued
+    black = render(Image.fromarray(pixels), Placement((0, 0, 200, 100), (100, 50), (14, 7), (128, 64)))
+    assert (black[:7] == 0).all() and (black[:, :14] == 0).all() and (black[7:57, 14:60] == 50).all()
 
 
-def test_letterbox_scales_x_and_y_separately() -> None:
-    box = Letterbox(scale_x=0.5, scale_y=0.25, width=10, height=10)
-    np.testing.assert_allclose(box.to_original(np.array([[1.0, 1.0, 2.0, 2.0]])), [[2.0, 4.0, 4.0, 8.0]])
-    np.testing.assert_allclose(box.to_original(np.ones((1, 5, 2))), np.tile([[2.0, 4.0]], (1, 5, 1)))
+def test_the_blob_is_bgr_nchw_float() -> None:
+    canvas = np.zeros((32, 64, 3), np.uint8)
+    canvas[..., 0], canvas[..., 1], canvas[..., 2] = 10, 20, 30
+    blob = to_blob(canvas)
+    assert blob.shape == (1, 3, 32, 64) and blob.dtype == np.float32 and blob.flags.c_contiguous
+    assert blob[0, :, 5, 7].tolist() == [30.0, 20.0, 10.0]
 
 
-def synthetic_outputs(size: int, strides: tuple[int, ...]) -> dict[str, np.ndarray]:
+def synthetic_grid(width: int, height: int, strides: tuple[int, ...]) -> dict[str, np.ndarray]:
     outputs = {}
     for stride in strides:
-        cells = (size // stride) ** 2
+        cells = (width // stride) * (height // stride)
         outputs[f"cls_{stride}"] = np.zeros((1, cells, 1), np.float32)
         outputs[f"obj_{stride}"] = np.zeros((1, cells, 1), np.float32)
         outputs[f"bbox_{stride}"] = np.zeros((1, cells, 4), np.float32)
@@ -65,22 +71,23 @@ def synthetic_outputs(size: int, strides: tuple[int, ...]) -> dict[str, np.ndarr
     return outputs
 
 
-def test_decode_reads_the_yunet_grid_layout() -> None:
-    outputs = synthetic_outputs(640, (8, 16, 32))
-    cols = 640 // 16
+@pytest.mark.parametrize(("width", "height"), [(640, 640), (640, 320), (192, 416)])
+def test_decode_reads_the_yunet_grid_layout(width: int, height: int) -> None:
+    outputs = synthetic_grid(width, height, (8, 16, 32))
+    cols = width // 16
     row, col = 5, 7
     index = row * cols + col
     outputs["cls_16"][0, index, 0] = 0.81
     outputs["obj_16"][0, index, 0] = 1.0
     outputs["bbox_16"][0, index] = [0.5, 0.25, np.log(4.0), np.log(2.0)]  # centre offset, log size
     outputs["kps_16"][0, index] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-    boxes, scores, kps = decode(outputs, 640, (8, 16, 32), 0.5)
+    boxes, scores, kps = decode(outputs, (width, height), (8, 16, 32), 0.5)
     assert scores.tolist() == pytest.approx([0.9])  # sqrt(cls * obj)
     cx, cy = (col + 0.5) * 16, (row + 0.25) * 16
     np.testing.assert_allclose(boxes[0], [cx - 32, cy - 16, cx + 32, cy + 16])
     np.testing.assert_allclose(kps[0, 0], [(col + 0.1) * 16, (row + 0.2) * 16])
     np.testing.assert_allclose(kps[0, 4], [(col + 0.9) * 16, (row + 1.0) * 16])
-    assert decode(outputs, 640, (8, 16, 32), 0.95)[0].shape == (0, 4)
+    assert decode(outputs, (width, height), (8, 16, 32), 0.95)[0].shape == (0, 4)
 
 
 # --- the real model --------------------------------------------------------------------------------
@@ -99,8 +106,26 @@ def photo(name: str) -> np.ndarray:
 
 
 def test_detector_introspects_the_graph(detector: Detector) -> None:
-    assert detector.input_size == 640
     assert detector.strides == (8, 16, 32)
+
+
+class FixedInputSession:
+    """Stands in for the pre-multi-scale YuNet file, whose input was fixed at 640 x 640."""
+
+    class Value:
+        def __init__(self, name: str, shape: list[object]) -> None:
+            self.name, self.shape = name, shape
+
+    def get_inputs(self) -> list[Value]:
+        return [self.Value("input", [1, 3, 640, 640])]
+
+    def get_outputs(self) -> list[Value]:
+        return [self.Value(f"{kind}_{s}", []) for kind in ("cls", "obj", "bbox", "kps") for s in (8, 16, 32)]
+
+
+def test_a_fixed_size_detector_model_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="make models"):
+        Detector(FixedInputSession())  # type: ignore[arg-type]
 
 
 def test_finds_one_face_with_landmarks_in_rekognition_order(detector: Detector) -> None:
@@ -123,12 +148,12 @@ def test_no_face_in_a_cat_photo(detector: Detector) -> None:
 
 def test_boxes_refer_to_the_original_image_at_any_scale(detector: Detector) -> None:
     small = photo("london_021_neutral.jpg")
-    big = np.asarray(Image.fromarray(small).resize((1000, 1000)))  # 2.5x, shrunk again to 640 inside
+    big = np.asarray(Image.fromarray(small).resize((1000, 1000)))  # 2.5x, shrunk to 432 px by the main pass
     a, b = detector.detect(small)[0], detector.detect(big)[0]
-    # the network sees the face at 400 vs 640 px: same place to within a few % of the face size
-    tolerance = 0.05 * a.width
-    np.testing.assert_allclose(np.array(b.box) / 2.5, a.box, atol=tolerance)
-    np.testing.assert_allclose(b.landmarks / 2.5, a.landmarks, atol=tolerance)
+    # the network sees the face at ~129 vs ~138 px, on different phases of its 32 px grid, where YuNet's
+    # points wobble by ~6 % of the face width; a mapping error would be off by a multiple of that
+    np.testing.assert_allclose(np.array(b.box) / 2.5, a.box, atol=0.05 * a.width)
+    np.testing.assert_allclose(b.landmarks / 2.5, a.landmarks, atol=0.08 * a.width)
 
 
 def test_faces_are_sorted_largest_first_and_capped(detector: Detector) -> None:

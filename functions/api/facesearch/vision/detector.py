@@ -1,9 +1,13 @@
-"""YuNet 2023mar face detector on onnxruntime: pre-process, forward, post-process.
+"""YuNet 2023mar face detector on onnxruntime, run over the scales a face can have.
 
-The ONNX graph takes a fixed 1x3x640x640 float tensor in BGR order (0-255) and returns, per stride
-8/16/32, four anchor-free grids: cls and obj (already sigmoid-ed), bbox (dx, dy, log w, log h in stride
-units from the cell's corner) and kps (5 landmarks, dx/dy in stride units). The decoder below is the
-one OpenCV's FaceDetectorYN uses (score = sqrt(cls * obj)), rebuilt in numpy.
+The ONNX graph (made size-agnostic by layers/models/build.py) takes a 1x3xHxW float tensor in BGR order
+(0-255), H and W multiples of 32, and returns, per stride 8/16/32, four anchor-free grids: cls and obj
+(already sigmoid-ed), bbox (dx, dy, log w, log h in stride units from the cell's corner) and kps
+(5 landmarks, dx/dy in stride units). The decoder below is the one OpenCV's FaceDetectorYN uses
+(score = sqrt(cls * obj)), rebuilt in numpy.
+
+Which passes an image gets (main, overview, refine) and how they merge is scales.py; this module
+renders a pass (pre-process), runs it (forward) and decodes it (post-process).
 
 Landmark order: YuNet emits the subject's right eye, left eye, nose tip, right and left mouth corners,
 i.e. for an upright face the eye and mouth corner on the *left of the image* come first. That is already
@@ -21,8 +25,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from facesearch.vision import scales
+from facesearch.vision.aligner import alignment_matrix, warp
+from facesearch.vision.pose import estimate_pose
+from facesearch.vision.scales import Candidates, Placement, nms
+
 if TYPE_CHECKING:
     import onnxruntime as ort
+
+__all__ = ["LANDMARK_TYPES", "Detection", "Detector", "decode", "nms", "render"]
 
 LANDMARK_TYPES: tuple[str, ...] = ("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight")
 
@@ -31,9 +42,14 @@ LANDMARK_TYPES: tuple[str, ...] = ("eyeLeft", "eyeRight", "nose", "mouthLeft", "
 # 0.893 / 0.888, real faces mostly 0.90-0.95. OpenCV's default 0.9 misses 2-3 of those 21 faces; 0.87
 # sits in the gap for both variants.
 DEFAULT_SCORE_THRESHOLD = 0.87
+# Candidates from this score up get a closer look (a refine pass) before they are accepted or dropped:
+# a 16 px face, the smallest the main pass is sized for, scores 0.88 in the median.
+CANDIDATE_THRESHOLD = 0.5
 DEFAULT_NMS_THRESHOLD = 0.3  # OpenCV FaceDetectorYN's default IoU for suppression
 MAX_FACES = 100  # Rekognition returns at most 100 faces per image, largest first
+MAX_REFINEMENTS = 48  # refine (and, apart, upright) passes per image, ~1-2 ms each
 _PRE_NMS_TOP_K = 5000
+_MATCH_IOU = 0.3  # a refined box must overlap its candidate this much to confirm it
 
 
 @dataclass(frozen=True)
@@ -57,83 +73,59 @@ class Detection:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
 
-@dataclass(frozen=True)
-class Letterbox:
-    """How an image was placed in the network input: input = original * scale (top-left aligned).
-
-    x and y scales are kept apart: rounding the resized size makes them differ by up to half a pixel.
-    """
-
-    scale_x: float
-    scale_y: float
-    width: int  # of the resized image inside the canvas
-    height: int
-
-    def _factors(self, values: np.ndarray) -> np.ndarray:
-        return np.tile(np.array([self.scale_x, self.scale_y]), values.shape[-1] // 2)
-
-    def to_original(self, values: np.ndarray) -> np.ndarray:
-        """Map network-input coordinates (last axis x, y, x, y, ...) back to the original image."""
-        mapped: np.ndarray = values / self._factors(values)
-        return mapped
-
-    def to_input(self, values: np.ndarray) -> np.ndarray:
-        mapped: np.ndarray = values * self._factors(values)
-        return mapped
+def resample(image: Image.Image, region: tuple[int, int, int, int], size: tuple[int, int]) -> Image.Image:
+    """`region` of `image` resized to `size`, antialiased: box-reduced by the integer part of the
+    shrink, then box-filtered for the rest. Pillow 13 widens its bilinear filter with the shrink, so
+    one bilinear resize from 1024 to 432 px took 4x as long (and bilinear after reduce() 1.4x)."""
+    x0, y0, x1, y1 = region
+    factor = int(min((x1 - x0) / size[0], (y1 - y0) / size[1]))
+    if factor < 2:
+        return image.resize(size, Image.Resampling.BOX, box=region)
+    # reduce() averages factor x factor blocks from the region's corner; the last block may be partial
+    reduced = image.reduce(factor, box=region)
+    box = (0.0, 0.0, (x1 - x0) / factor, (y1 - y0) / factor)
+    return reduced.resize(size, Image.Resampling.BOX, box=box)
 
 
-def letterbox_scale(width: int, height: int, size: int) -> float:
-    """Shrink so the longer side fits `size`; never enlarge (small photos are padded, not upscaled:
-    upscaling 250 px LFW photos cost accuracy in an earlier measurement here)."""
-    return min(1.0, size / max(width, height))
+def as_box(values: np.ndarray) -> tuple[float, float, float, float]:
+    """A box row (x1, y1, x2, y2) as the plain floats a Detection holds."""
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return x1, y1, x2, y2
 
 
-def letterbox(pixels: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize (antialiased) RGB `pixels` to fit `size` and pad bottom/right with black to size x size."""
-    height, width = pixels.shape[:2]
-    scale = letterbox_scale(width, height, size)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    if (new_w, new_h) != (width, height):
-        resized = np.asarray(Image.fromarray(pixels).resize((new_w, new_h), Image.Resampling.BILINEAR))
-    else:
-        resized = pixels
-    canvas = np.zeros((size, size, 3), dtype=np.uint8)
-    canvas[:new_h, :new_w] = resized
-    return canvas, Letterbox(scale_x=new_w / width, scale_y=new_h / height, width=new_w, height=new_h)
+def to_blob(canvas: np.ndarray) -> np.ndarray:
+    """H x W x 3 RGB uint8 -> 1 x 3 x H x W BGR float32 (0-255), YuNet's input."""
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1)[::-1][None], dtype=np.float32)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression; returns kept indices in descending score order."""
-    if len(boxes) == 0:
-        return np.empty(0, dtype=np.int64)
-    x1, y1, x2, y2 = boxes.T
-    areas = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        iw = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
-        ih = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
-        inter = iw * ih
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.asarray(keep, dtype=np.int64)
+def frame(resized: Image.Image, placement: Placement) -> np.ndarray:
+    """The placement's canvas (H x W x 3 RGB uint8) around its already resized region."""
+    pixels = np.asarray(resized if resized.mode == "RGB" else resized.convert("RGB"))
+    (width, height), (left, top) = placement.canvas, placement.offset
+    pad = ((top, height - top - pixels.shape[0]), (left, width - left - pixels.shape[1]), (0, 0))
+    return np.pad(pixels, pad, mode="edge" if placement.border == "edge" else "constant")
 
 
-@functools.lru_cache(maxsize=8)
-def _grid(size: int, stride: int) -> np.ndarray:
+def render(image: Image.Image, placement: Placement) -> np.ndarray:
+    """The placement's canvas: its region of `image` resized (antialiased), then bordered."""
+    return frame(resample(image, placement.region, placement.resized), placement)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid(width: int, height: int, stride: int) -> np.ndarray:
     """(cells, 2) column/row index of each cell of a stride's output grid, row-major like the model."""
-    cells = size // stride
-    rows, cols = np.mgrid[0:cells, 0:cells]
+    rows, cols = np.mgrid[0 : height // stride, 0 : width // stride]
     return np.stack([cols.ravel(), rows.ravel()], axis=1).astype(np.float32)
 
 
 def decode(
-    outputs: dict[str, np.ndarray], size: int, strides: tuple[int, ...], score_threshold: float
+    outputs: dict[str, np.ndarray],
+    canvas: tuple[int, int],
+    strides: tuple[int, ...],
+    score_threshold: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-stride grids -> boxes (n,4 x1y1x2y2), scores (n,), landmarks (n,5,2), in network pixels."""
+    """Per-stride grids of a (width, height) input -> boxes (n,4 x1y1x2y2), scores (n,), landmarks
+    (n,5,2), in network pixels."""
     all_boxes, all_scores, all_kps = [], [], []
     for stride in strides:
         cls = outputs[f"cls_{stride}"].reshape(-1)
@@ -142,7 +134,7 @@ def decode(
         hit = score >= score_threshold
         if not hit.any():
             continue
-        cell = _grid(size, stride)[hit]
+        cell = _grid(canvas[0], canvas[1], stride)[hit]
         bbox = outputs[f"bbox_{stride}"].reshape(-1, 4)[hit]
         kps = outputs[f"kps_{stride}"].reshape(-1, 5, 2)[hit]
         centre = (cell + bbox[:, :2]) * stride
@@ -164,14 +156,16 @@ class Detector:
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         nms_threshold: float = DEFAULT_NMS_THRESHOLD,
         max_faces: int = MAX_FACES,
+        candidate_threshold: float = CANDIDATE_THRESHOLD,
     ) -> None:
         self._session = session
         model_input = session.get_inputs()[0]
         self._input_name = model_input.name
-        height, width = model_input.shape[2], model_input.shape[3]
-        if not (isinstance(height, int) and height == width):
-            raise ValueError(f"expected a fixed square detector input, got {model_input.shape}")
-        self.input_size: int = height
+        if any(isinstance(side, int) for side in model_input.shape[2:]):
+            raise ValueError(
+                f"the detector needs YuNet with a free input size, got {model_input.shape}: "
+                "rebuild the models (`make models`)"
+            )
         self._output_names = [o.name for o in session.get_outputs()]
         strides = sorted(
             {int(m.group(1)) for n in self._output_names if (m := re.fullmatch(r"cls_(\d+)", n))}
@@ -182,42 +176,114 @@ class Detector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.max_faces = max_faces
+        self.candidate_threshold = min(candidate_threshold, score_threshold)
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
+        return self.detect_image(Image.fromarray(rgb))
+
+    def detect_image(self, image: Image.Image) -> list[Detection]:
+        """`detect` for an RGB Pillow image (the pipeline shares one with the aligner)."""
+        width, height = image.size
+        main, *overview = scales.plan_passes(width, height)
+        main_image = resample(image, main.region, main.resized)
+        seen = self._postprocess(self._forward(to_blob(frame(main_image, main))), main)
+        passes = [seen]
+        fine = scales.fine_pass(width, height, main)
+        if fine is not None and scales.wants_fine_pass(seen.widths_in_pass, seen.scores):
+            passes.append(self.run(image, fine))
+        confident = seen.boxes[seen.scores >= self.score_threshold]
+        for placement in overview:
+            if scales.overview_needed(placement, confident, width, height):
+                # shrunk from the main pass's copy: 1.6 ms less than from a 1024 px original
+                small = resample(main_image, (0, 0, *main_image.size), placement.resized)
+                passes.append(self._postprocess(self._forward(to_blob(frame(small, placement))), placement))
+        found = scales.merge(Candidates.concat(passes), self.nms_threshold, self.score_threshold)
+        widths = found.boxes[:, 2] - found.boxes[:, 0]
+        plan = scales.plan_refinement(
+            found.widths_in_pass, widths, found.scores, self.score_threshold, MAX_REFINEMENTS
+        )
+        accepted = [found.take(plan.keep)]
+        accepted += [self._refine(image, found.boxes[i]) for i in plan.verify]
+        for i in plan.sharpen:
+            closer = self._refine(image, found.boxes[i])
+            accepted.append(closer if len(closer) else found.take(np.array([i])))
+        faces = scales.merge(Candidates.concat(accepted), self.nms_threshold, self.score_threshold)
+        faces = faces.take(np.flatnonzero(faces.scores >= self.score_threshold))
+        return self._largest_first(self._upright(image, faces))
+
+    def run(self, image: Image.Image, placement: Placement) -> Candidates:
+        """One pass: candidates (score >= candidate threshold) in original-image px."""
         # Preprocess
-        blob, box = self._preprocess(rgb)
+        blob = self._preprocess(image, placement)
         # Forward
         outputs = self._forward(blob)
         # Postprocess
-        return self._postprocess(outputs, box)
+        return self._postprocess(outputs, placement)
 
-    def _preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, Letterbox]:
-        canvas, box = letterbox(rgb, self.input_size)
-        blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32)  # RGB -> BGR, NCHW, 0-255
-        return np.ascontiguousarray(blob), box
+    def _preprocess(self, image: Image.Image, placement: Placement) -> np.ndarray:
+        return to_blob(render(image, placement))
 
     def _forward(self, blob: np.ndarray) -> dict[str, np.ndarray]:
         values = self._session.run(self._output_names, {self._input_name: blob})
         return dict(zip(self._output_names, values, strict=True))
 
-    def _postprocess(self, outputs: dict[str, np.ndarray], box: Letterbox) -> list[Detection]:
-        boxes, scores, kps = decode(outputs, self.input_size, self.strides, self.score_threshold)
+    def _postprocess(self, outputs: dict[str, np.ndarray], placement: Placement) -> Candidates:
+        boxes, scores, kps = decode(outputs, placement.canvas, self.strides, self.candidate_threshold)
         if len(scores) > _PRE_NMS_TOP_K:
             top = np.argsort(-scores)[:_PRE_NMS_TOP_K]
             boxes, scores, kps = boxes[top], scores[top], kps[top]
         keep = nms(boxes, scores, self.nms_threshold)
-        boxes, scores, kps = (
-            box.to_original(boxes[keep]),
-            scores[keep],
-            box.to_original(kps[keep].reshape(-1, 10)),
+        return scales.in_original(placement, boxes[keep], scores[keep], kps[keep])
+
+    def _refine(self, image: Image.Image, box: np.ndarray) -> Candidates:
+        """Look again at one candidate where it is ~64 px wide: the closer look's box, landmarks and
+        score replace the candidate's if it still finds a face there, else the candidate is dropped."""
+        placement = scales.refine_placement(as_box(box), image.width, image.height)
+        closer = self.run(image, placement)
+        match = scales.best_match(box, closer.boxes, _MATCH_IOU)
+        if match is None or closer.scores[match] < self.score_threshold:
+            return Candidates.empty()
+        return closer.take(np.array([match]))
+
+    def _upright(self, image: Image.Image, faces: Candidates) -> Candidates:
+        """Landmarks of rolled faces, measured again on the face turned upright (see scales.py)."""
+        landmarks = faces.landmarks.copy()
+        areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
+        budget = MAX_REFINEMENTS  # a crowd of tilted heads: the largest faces first
+        for i in np.argsort(-areas, kind="stable"):
+            for _ in range(scales.UPRIGHT_ROUNDS):
+                if budget == 0 or abs(estimate_pose(landmarks[i]).roll) < scales.UPRIGHT_MIN_ROLL:
+                    break
+                budget -= 1
+                closer = self._upright_landmarks(image, landmarks[i])
+                if closer is None:
+                    break
+                landmarks[i] = closer
+        return Candidates(faces.boxes, faces.scores, landmarks, faces.widths_in_pass)
+
+    def _upright_landmarks(self, image: Image.Image, points: np.ndarray) -> np.ndarray | None:
+        """The face at `points` turned upright and detected again: its landmarks in image px, or None
+        when the upright view shows no face at its centre."""
+        forward, side = scales.upright_transform(alignment_matrix(points))
+        canvas = warp(image, forward, side)
+        boxes, scores, kps = decode(
+            self._forward(to_blob(canvas)), (side, side), self.strides, self.score_threshold
         )
-        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        # the strongest detection centred on the face we turned (anything else is a neighbour)
+        centred = np.linalg.norm((boxes[:, :2] + boxes[:, 2:]) / 2 - side / 2, axis=1) < side / 4
+        if not centred.any():
+            return None
+        best = int(np.flatnonzero(centred)[np.argmax(scores[centred])])
+        return scales.apply(np.linalg.inv(forward), kps[best])
+
+    def _largest_first(self, faces: Candidates) -> list[Detection]:
+        areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
         order = np.argsort(-areas, kind="stable")[: self.max_faces]
         return [
             Detection(
-                box=tuple(float(v) for v in boxes[i]),  # type: ignore[arg-type]
-                score=float(scores[i]),
-                landmarks=kps[i].reshape(5, 2).astype(np.float64),
+                box=as_box(faces.boxes[i]),
+                score=float(faces.scores[i]),
+                landmarks=faces.landmarks[i].astype(np.float64),
             )
             for i in order
         ]

@@ -18,8 +18,9 @@ import onnxruntime as ort
 
 from facesearch.settings import Settings
 
-# "int8" is what the service runs; "fp32" (and "int8-all", int8 YuNet too) exist in local builds only
-Variant = Literal["int8", "fp32", "int8-all"]
+# "int8" is what the service runs; "fp32", "int8-all" (int8 YuNet too) and "legacy" (the models before the
+# size-agnostic YuNet and the PRelu rewrite, for bench/ baselines) exist in local builds only
+Variant = Literal["int8", "fp32", "int8-all", "legacy"]
 
 MANIFEST_NAME = "MANIFEST.json"
 

@@ -64,10 +64,10 @@ class FacePipeline:
         self.embedder = embedder
 
     def analyze(self, image: DecodedImage, with_embeddings: bool = True) -> list[AnalyzedFace]:
-        detections = self.detector.detect(image.pixels)
+        source = Image.fromarray(image.pixels)  # one copy for the detector and the aligner
+        detections = self.detector.detect_image(source)
         if not detections:
             return []
-        source = Image.fromarray(image.pixels)
         crops = np.stack([align(source, d.landmarks) for d in detections])
         embeddings = self.embedder.embed(crops) if with_embeddings else None
         size = np.array([image.width, image.height], dtype=np.float64)
