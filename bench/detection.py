@@ -1,8 +1,8 @@
 """Does the detector find every face Rekognition finds? Recall per case, before vs after, in one run.
 
-    .venv/bin/python bench/detection.py              # every case, all 244 London photos (~15 min)
-    .venv/bin/python bench/detection.py --step 4     # every 4th photo (a few minutes)
-    .venv/bin/python bench/detection.py --sweep      # also YuNet's recall per face size (scales.py)
+    .venv/bin/python -m bench.detection              # every case, all 244 London photos (~15 min)
+    .venv/bin/python -m bench.detection --step 4     # every 4th photo (a few minutes)
+    .venv/bin/python -m bench.detection --sweep      # also YuNet's recall per face size (scales.py)
 
 "before" is the pipeline before multi-scale detection (bench/baseline.py: one 640 x 640 letterbox on the
 "legacy" models), "after" is the service's Detector on the shipped "int8" models. Cases, all made in

@@ -1,7 +1,7 @@
 """Warm latency per stage and end to end, the multi-scale pipeline against the previous one, in one run.
 
-    .venv/bin/python bench/speed.py                      # 1 thread, all three photo sets
-    .venv/bin/python bench/speed.py --threads 1,2 --rounds 3
+    .venv/bin/python -m bench.speed                      # 1 thread, all three photo sets
+    .venv/bin/python -m bench.speed --threads 1,2 --rounds 3
 
 "before" is the pipeline before multi-scale detection (bench/baseline.py: one 640 x 640 letterbox and the
 "legacy" models, int8 SFace with PRelu), "after" is the service's FacePipeline on the shipped "int8"

@@ -7,10 +7,13 @@ and parses responses and errors exactly as it does for a user.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit
 
 import boto3
@@ -149,10 +152,24 @@ def aws(environment: dict[str, str], atomic_moto: None) -> Iterator[dict[str, ob
         yield {"dynamodb": dynamodb, "s3": s3}
 
 
-def make_client(validate: bool = True, key_id: str = ACCESS_KEY_ID, secret: str = SECRET_ACCESS_KEY,
-                region: str = REGION):  # type: ignore[no-untyped-def]
-    client = boto3.client(
-        "rekognition",
+def script_module(path: Path, name: str) -> Iterator[ModuleType]:
+    """A script that is not a package module (layers/models/*.py) loaded as `name` for a module fixture;
+    it stays in sys.modules while in use (dataclasses look their module up while the file executes)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(name, None)
+
+
+def wired_client(session, service: str, validate: bool = True,  # type: ignore[no-untyped-def]
+                 key_id: str = ACCESS_KEY_ID, secret: str = SECRET_ACCESS_KEY, region: str = REGION):
+    """`service`'s client from `session` (a boto3 Session, or the boto3 module for its default session),
+    its requests going to the handler (HandlerTransport), never the network."""
+    client = session.client(
+        service,
         region_name=region,
         endpoint_url=ENDPOINT,
         aws_access_key_id=key_id,
@@ -160,26 +177,20 @@ def make_client(validate: bool = True, key_id: str = ACCESS_KEY_ID, secret: str 
         config=Config(parameter_validation=validate, retries={"total_max_attempts": 1}),
     )
     transport = HandlerTransport()
-    client.meta.events.register("before-send.rekognition", transport)
-    client.transport = transport  # type: ignore[attr-defined]
+    client.meta.events.register(f"before-send.{service}", transport)
+    client.transport = transport
     return client
+
+
+def make_client(validate: bool = True, key_id: str = ACCESS_KEY_ID, secret: str = SECRET_ACCESS_KEY,
+                region: str = REGION):  # type: ignore[no-untyped-def]
+    return wired_client(boto3, "rekognition", validate, key_id, secret, region)
 
 
 def make_extension_client(monkeypatch: pytest.MonkeyPatch, validate: bool = True):  # type: ignore[no-untyped-def]
     """boto3's client for the facesearch extension model, found the way users find it: AWS_DATA_PATH."""
     monkeypatch.setenv("AWS_DATA_PATH", str(EXTENSION_MODELS))
-    client = boto3.session.Session().client(
-        "facesearch",
-        region_name=REGION,
-        endpoint_url=ENDPOINT,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(parameter_validation=validate, retries={"total_max_attempts": 1}),
-    )
-    transport = HandlerTransport()
-    client.meta.events.register("before-send.facesearch", transport)
-    client.transport = transport  # type: ignore[attr-defined]
-    return client
+    return wired_client(boto3.session.Session(), "facesearch", validate)
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import script_module
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO / "layers" / "models"
@@ -17,24 +17,12 @@ CACHE = REPO / ".cache" / "models"
 
 @pytest.fixture(scope="module")
 def attributes(layer_build_path):
-    spec = importlib.util.spec_from_file_location("attributes", MODELS_DIR / "attributes.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield from script_module(MODELS_DIR / "attributes.py", "attributes")
 
 
 @pytest.fixture(scope="module")
 def build_module():
-    spec = importlib.util.spec_from_file_location("models_build_attrs", MODELS_DIR / "build.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield from script_module(MODELS_DIR / "build.py", "models_build_attrs")
 
 
 def test_every_wheel_and_member_is_pinned_by_sha256(attributes) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import script_module
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "models"
@@ -16,13 +16,7 @@ CACHE = REPO / ".cache" / "models"
 
 @pytest.fixture(scope="module")
 def build():
-    spec = importlib.util.spec_from_file_location("models_build", REPO / "layers" / "models" / "build.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield from script_module(REPO / "layers" / "models" / "build.py", "models_build")
 
 
 def test_sources_are_pinned(build) -> None:

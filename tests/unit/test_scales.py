@@ -11,6 +11,10 @@ from facesearch.vision import scales
 from facesearch.vision.aligner import alignment_matrix
 from facesearch.vision.scales import Candidates, Placement
 
+# thumbnails to 12 MP, square and not, portrait and landscape
+IMAGE_SIZES = [(250, 250), (500, 375), (1024, 1024), (1920, 1080), (768, 1024), (4000, 3000), (112, 112),
+               (2000, 2000)]
+
 
 def test_the_smallest_face_is_rekognitions_40_px_in_1920_x_1080_and_scales_with_the_shorter_side() -> None:
     assert scales.min_face_size(1920, 1080) == pytest.approx(40)
@@ -31,20 +35,7 @@ def test_the_main_pass_of_a_panorama_is_capped() -> None:
     assert 20000 * 1000 * scale**2 == pytest.approx(scales.MAIN_MAX_PIXELS)
 
 
-@pytest.mark.parametrize(
-    ("width", "height"),
-    [
-        (250, 250),
-        (500, 375),
-        (1024, 1024),
-        (1920, 1080),
-        (768, 1024),
-        (4000, 3000),
-        (112, 112),
-        (2000, 2000),
-        (80, 3000),
-    ],
-)
+@pytest.mark.parametrize(("width", "height"), [*IMAGE_SIZES, (80, 3000)])
 def test_passes_are_stride_aligned_and_hold_the_whole_image(width: int, height: int) -> None:
     for placement in scales.plan_passes(width, height):
         canvas_w, canvas_h = placement.canvas
@@ -55,21 +46,7 @@ def test_passes_are_stride_aligned_and_hold_the_whole_image(width: int, height: 
         assert left + placement.resized[0] <= canvas_w and top + placement.resized[1] <= canvas_h
 
 
-@pytest.mark.parametrize(
-    ("width", "height"),
-    [
-        (250, 250),
-        (500, 375),
-        (1024, 1024),
-        (1920, 1080),
-        (768, 1024),
-        (4000, 3000),
-        (800, 800),
-        (2000, 2000),
-        (112, 112),
-        (640, 480),
-    ],
-)
+@pytest.mark.parametrize(("width", "height"), [*IMAGE_SIZES, (800, 800), (640, 480)])
 def test_every_face_size_from_the_minimum_to_the_whole_image_is_some_pass_s_job(
     width: int, height: int
 ) -> None:
