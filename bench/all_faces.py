@@ -30,7 +30,7 @@ from facesearch_cli.clients import EXTENSION_MODELS
 
 COLLECTION = "bench-all-faces"
 TILE = 320  # px height of each face photo in the collage
-MARGIN = 0.5  # of the box, on every side of a crop (DESIGN.md: YuNet misses tight crops)
+MARGIN = 0.5  # of the box, on every side of a crop, as a client would cut it (tight crops are found too)
 
 
 def extension_client(endpoint: server.Endpoint) -> Any:

@@ -30,6 +30,12 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     return unit
 
 
+# Images per SFace run. At 1 thread int8 SFace costs 17.6 / 17.0 / 21.5 / 22.6 / 24.2 ms an image in
+# batches of 1 / 2 / 4 / 8 / 24 (its activations outgrow the cache), so a group photo's faces run two
+# images at a time.
+MAX_BATCH = 2
+
+
 class Embedder:
     """`embed(crops)` for an (n, 112, 112, 3) uint8 RGB stack -> (n, 128) float32, unit rows."""
 
@@ -65,11 +71,10 @@ class Embedder:
         return np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)  # RGB, NCHW, 0-255
 
     def _forward(self, blob: np.ndarray) -> np.ndarray:
-        if self.batched:
-            return np.asarray(self._session.run([self._output_name], {self._input_name: blob})[0])
+        step = MAX_BATCH if self.batched else 1
         rows = [
-            self._session.run([self._output_name], {self._input_name: blob[i : i + 1]})[0]
-            for i in range(len(blob))
+            self._session.run([self._output_name], {self._input_name: blob[i : i + step]})[0]
+            for i in range(0, len(blob), step)
         ]
         return np.concatenate(rows)
 
