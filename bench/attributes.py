@@ -1,6 +1,6 @@
 """Face attributes: accuracy against labels, next to the shipped thresholds, and their cost at 1 thread.
 
-    .venv/bin/python bench/attributes.py [--fit] [--repeats 15]
+    .venv/bin/python -m bench.attributes [--fit] [--repeats 15] [--skip-accuracy]
 
 Sets (../shared or $FACESEARCH_SHARED; without them the script prints SKIP and exits 0):
 - London: 102 people x (neutral_front, smiling_front), 1024 px; london_info.csv gives age and gender.
