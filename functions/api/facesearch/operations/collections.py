@@ -49,16 +49,16 @@ def describe_collection(services: Services, request: Request) -> dict[str, Any]:
 def list_collections(services: Services, request: Request) -> dict[str, Any]:
     """The collections the caller's key may use (a key limited to some collections lists only those)."""
     limit = request.get("MaxResults") or DEFAULT_PAGE_SIZE
-    cursor = pagination.decode(request.get("NextToken"), "ListCollections", "")
     key = services.caller
-    listed, next_key = pagination.page_of(services.storage.collections.page, lambda entry: entry[0], limit, cursor,
-                                          keep=lambda entry: key is None or key.allows_collection(entry[0]))
+    listed, token = pagination.paged(request.get("NextToken"), "ListCollections", "",
+                                     services.storage.collections.page, lambda entry: entry[0], limit,
+                                     keep=lambda entry: key is None or key.allows_collection(entry[0]))
     result: dict[str, Any] = {
         "CollectionIds": [collection_id for collection_id, _ in listed],
         "FaceModelVersions": [version for _, version in listed],
     }
-    if next_key:
-        result["NextToken"] = pagination.encode("ListCollections", "", next_key)
+    if token:
+        result["NextToken"] = token
     return result
 
 

@@ -27,12 +27,10 @@ def _scope(collection: Collection, external_image_id: str) -> str:
 def _page(services: Services, collection: Collection, request: Request, operation_name: str
           ) -> tuple[list[FaceRecord], str | None]:
     external_image_id = request["ExternalImageId"]
-    cursor = pagination.decode(request.get("NextToken"), operation_name, _scope(collection, external_image_id))
-    faces, next_key = pagination.page_of(
+    return pagination.paged(
+        request.get("NextToken"), operation_name, _scope(collection, external_image_id),
         lambda n, start: services.storage.faces.page_by_external_id(collection, external_image_id, n, start),
-        lambda face: face.face_id, request.get("MaxResults") or DEFAULT_MAX_RESULTS, cursor)
-    token = pagination.encode(operation_name, _scope(collection, external_image_id), next_key) if next_key else None
-    return faces, token
+        lambda face: face.face_id, request.get("MaxResults") or DEFAULT_MAX_RESULTS)
 
 
 @operation("ListFacesByExternalImageId", service="facesearch")

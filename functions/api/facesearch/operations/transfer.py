@@ -41,14 +41,13 @@ USER_BATCH = FACES_PER_TRANSACTION  # faces per association transaction, beside 
 @operation("ExportFaces", service="facesearch")
 def export_faces(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
-    cursor = pagination.decode(request.get("NextToken"), "ExportFaces", collection.uid)
-    faces, next_key = pagination.page_of(lambda n, start: services.storage.faces.page(collection, n, start),
-                                         lambda face: face.face_id, request.get("MaxResults") or DEFAULT_EXPORT_PAGE,
-                                         cursor)
+    faces, token = pagination.paged(request.get("NextToken"), "ExportFaces", collection.uid,
+                                    lambda n, start: services.storage.faces.page(collection, n, start),
+                                    lambda face: face.face_id, request.get("MaxResults") or DEFAULT_EXPORT_PAGE)
     result: dict[str, Any] = {"FaceModelVersion": collection.face_model_version,
                               "Faces": [render.exported_face(face) for face in faces]}
-    if next_key:
-        result["NextToken"] = pagination.encode("ExportFaces", collection.uid, next_key)
+    if token:
+        result["NextToken"] = token
     return result
 
 

@@ -76,13 +76,12 @@ def delete_user(services: Services, request: Request) -> dict[str, Any]:
 @operation("ListUsers")
 def list_users(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
-    cursor = pagination.decode(request.get("NextToken"), "ListUsers", collection.uid)
-    users, next_key = pagination.page_of(lambda n, start: services.storage.users.page(collection, n, start),
-                                         lambda user: user.user_id, request.get("MaxResults") or DEFAULT_MAX_RESULTS,
-                                         cursor)
+    users, token = pagination.paged(request.get("NextToken"), "ListUsers", collection.uid,
+                                    lambda n, start: services.storage.users.page(collection, n, start),
+                                    lambda user: user.user_id, request.get("MaxResults") or DEFAULT_MAX_RESULTS)
     result: dict[str, Any] = {"Users": [render.user(user) for user in users]}
-    if next_key:
-        result["NextToken"] = pagination.encode("ListUsers", collection.uid, next_key)
+    if token:
+        result["NextToken"] = token
     return result
 
 

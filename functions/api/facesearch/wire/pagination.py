@@ -82,3 +82,12 @@ def page_of(fetch: Callable[[int, str | None], Page[T]], key_of: Callable[[T], s
     if len(found) > limit:
         return found[:limit], key_of(found[limit - 1])
     return found, None
+
+
+def paged(token: str | None, operation: str, scope: str, fetch: Callable[[int, str | None], Page[T]],
+          key_of: Callable[[T], str], limit: int, keep: Callable[[T], bool] = lambda _: True
+          ) -> tuple[list[T], str | None]:
+    """The page a request's NextToken asks for (`page_of` from the decoded cursor) and the NextToken to
+    hand out with it, None after the last item."""
+    items, next_key = page_of(fetch, key_of, limit, decode(token, operation, scope), keep)
+    return items, encode(operation, scope, next_key) if next_key else None
