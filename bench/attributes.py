@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,7 @@ def score_photo(path: Path, detector: Detector, analyzer: AttributeAnalyzer) -> 
     if not detections:
         return None
     face = nearest_centre(detections, image.width, image.height)
-    pil = Image.fromarray(image.pixels)
+    pil = image.picture
     age = analyzer.age.run(pil, [face.landmarks])[0]
     gender = analyzer.gender.run(pil, [face.landmarks])[0]
     mesh = analyzer.face_mesh.run(pil, [(face.landmarks, face.box)])[0]
@@ -283,13 +283,15 @@ def cost(shared: Path, repeats: int) -> None:
         for name, timing in interleaved(jobs, repeats).items():
             per_model.setdefault(name, []).append(timing)
 
+        # each call gets a fresh DecodedImage, so it makes its own Pillow copy as a request does
         def default_call(image=image) -> object:  # type: ignore[no-untyped-def]
-            return pipeline.analyze(image, with_embeddings=False)
+            return pipeline.analyze(replace(image), with_embeddings=False)
 
         def all_call(image=image) -> object:  # type: ignore[no-untyped-def]
-            faces = pipeline.analyze(image, with_embeddings=False)
+            fresh = replace(image)
+            faces = pipeline.analyze(fresh, with_embeddings=False)
             inputs = [FaceInput(f.detection.landmarks, f.detection.box) for f in faces]
-            return analyzer.analyze(image.pixels, inputs, ALL)
+            return analyzer.analyze(fresh.picture, inputs, ALL)
 
         for name, timing in interleaved({"DEFAULT": default_call, "ALL": all_call}, repeats).items():
             calls.setdefault(name, []).append(timing)

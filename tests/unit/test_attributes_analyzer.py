@@ -48,7 +48,7 @@ def test_default_creates_no_session_and_runs_no_model() -> None:
         raise AssertionError(f"DEFAULT must not load {task}")
 
     face = FaceInput(np.zeros((5, 2)), (0.0, 0.0, 10.0, 10.0))
-    result = AttributeAnalyzer(no_session).analyze(np.zeros((100, 100, 3), np.uint8), [face, face], set())
+    result = AttributeAnalyzer(no_session).analyze(Image.new("RGB", (100, 100)), [face, face], set())
     assert result == [FaceAttributes(), FaceAttributes()]
 
 
@@ -89,7 +89,7 @@ def analyze(detector: Detector) -> Callable[[bytes], list[FaceAttributes]]:
     def run(data: bytes, requested: frozenset[str] = ALL) -> list[FaceAttributes]:
         image = decode_image(data)
         faces = [FaceInput(d.landmarks, d.box) for d in detector.detect(image.pixels)]
-        return analyzer.analyze(image.pixels, faces, requested)
+        return analyzer.analyze(image.picture, faces, requested)
 
     return run
 
@@ -103,10 +103,10 @@ def test_only_the_requested_models_are_loaded(detector: Detector) -> None:
     image = decode_image(photo("london_022_neutral"))
     faces = [FaceInput(d.landmarks, d.box) for d in detector.detect(image.pixels)]
     analyzer = AttributeAnalyzer(recorder)
-    (gender_only,) = analyzer.analyze(image.pixels, faces, {"GENDER"})
+    (gender_only,) = analyzer.analyze(image.picture, faces, {"GENDER"})
     assert recorder.loaded == ["gender"]
     assert gender_only.gender is not None and gender_only.smile is None and gender_only.age_range is None
-    analyzer.analyze(image.pixels, faces, {"SMILE"})
+    analyzer.analyze(image.picture, faces, {"SMILE"})
     assert recorder.loaded == ["gender", "face_mesh", "blendshapes"]
 
 

@@ -26,7 +26,8 @@ def search_all_faces_by_image(services: Services, request: Request) -> dict[str,
     image, faces = analyze(services, request["Image"])
     level = request.get("QualityFilter", "NONE")
     reasons = [quality_filter.rejection_reasons(face, image.width, image.height, level) for face in faces]
-    searched = [face for face, rejected in zip(faces, reasons, strict=True) if not rejected]
+    searched = services.pipeline().embedded(
+        [face for face, rejected in zip(faces, reasons, strict=True) if not rejected])  # the unsearched need none
     measured = attributes.measure(image, searched, attributes.requested(request.get("Attributes")))
     matches = services.index.search_many(
         collection, [face.vector for face in searched], request.get("MaxFaces", DEFAULT_SEARCH_MAX_FACES),

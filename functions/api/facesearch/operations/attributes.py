@@ -41,4 +41,4 @@ def measure(image: DecodedImage, faces: Sequence[AnalyzedFace], wanted: frozense
     from facesearch.vision.attributes.analyzer import FaceInput, get_analyzer  # the models, only when asked
 
     inputs = [FaceInput(np.asarray(face.detection.landmarks, dtype=np.float64), face.detection.box) for face in faces]
-    return list(get_analyzer().analyze(image.pixels, inputs, wanted))
+    return list(get_analyzer().analyze(image.picture, inputs, wanted))

@@ -49,6 +49,7 @@ def select_faces(image: DecodedImage, faces: list[AnalyzedFace], level: str, max
 
 
 def new_record(face: AnalyzedFace, image_id: str, external_image_id: str | None) -> FaceRecord:
+    """The record of an embedded face (`FacePipeline.embedded`)."""
     return FaceRecord(face_id=str(uuid.uuid4()), image_id=image_id, bounding_box=face.bounding_box,
                       confidence=float(face.confidence), model_version=FACE_MODEL_VERSION,
                       external_image_id=external_image_id, embedding=face.vector.astype("float32").tobytes())
@@ -101,7 +102,7 @@ def index_faces(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
     services.index.check_model(collection)
     raw = image_bytes(services, request["Image"])
-    image, faces = analyze_bytes(services, raw)
+    image, faces = analyze_bytes(services, raw)  # only the faces it stores get embedded
     kept, unindexed = select_faces(image, faces, request.get("QualityFilter", "AUTO"),
                                    request.get("MaxFaces", DEFAULT_MAX_FACES))
     external_image_id = request.get("ExternalImageId")
@@ -109,7 +110,7 @@ def index_faces(services: Services, request: Request) -> dict[str, Any]:
     stored = already_indexed(services, collection, digest, external_image_id) if kept else None
     if stored is None and kept:
         image_id = str(uuid.uuid4())
-        new = [new_record(face, image_id, external_image_id) for face in kept]
+        new = [new_record(face, image_id, external_image_id) for face in services.pipeline().embedded(kept)]
         record = ImageRecord(digest, external_image_id, image_id, tuple(face.face_id for face in new))
         try:
             stored = services.index.add(collection, new, record)

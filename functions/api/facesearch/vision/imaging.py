@@ -17,6 +17,7 @@ Error choices (Rekognition's documented limits, the closest modelled error for e
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
@@ -64,6 +65,11 @@ class DecodedImage:
     width: int
     height: int
     format: str  # "JPEG" or "PNG": what the bytes were
+
+    @functools.cached_property
+    def picture(self) -> Image.Image:
+        """The pixels as one Pillow image, made once for the detector, the aligner and the attribute models."""
+        return Image.fromarray(self.pixels)
 
 
 def read_image_bytes(image: Mapping[str, Any], s3_client: S3Client, may_read: Callable[[str], bool]) -> bytes:

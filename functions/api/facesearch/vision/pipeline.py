@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from facesearch.geometry import BoundingBox
 from facesearch.vision import onnx
@@ -42,6 +42,7 @@ class AnalyzedFace:
     landmarks: np.ndarray  # (5, 2) x, y ratios of the image size, LANDMARK_TYPES order
     pose: Pose
     quality: Quality
+    crop: np.ndarray  # (112, 112, 3) uint8, the aligned face the embedding is (or would be) made from
     embedding: np.ndarray | None  # (128,) float32 unit vector
 
     @property
@@ -50,7 +51,7 @@ class AnalyzedFace:
 
     @property
     def vector(self) -> np.ndarray:
-        """The embedding; only faces analyzed with embeddings have one."""
+        """The embedding; only faces analyzed with embeddings (or passed through `embedded`) have one."""
         if self.embedding is None:
             raise ValueError("this face was analyzed without embeddings")
         return self.embedding
@@ -64,15 +65,14 @@ class FacePipeline:
         self.embedder = embedder
 
     def analyze(self, image: DecodedImage, with_embeddings: bool = True) -> list[AnalyzedFace]:
-        source = Image.fromarray(image.pixels)  # one copy for the detector and the aligner
+        source = image.picture
         detections = self.detector.detect_image(source)
         if not detections:
             return []
-        crops = np.stack([align(source, d.landmarks) for d in detections])
-        embeddings = self.embedder.embed(crops) if with_embeddings else None
         size = np.array([image.width, image.height], dtype=np.float64)
         faces = []
-        for i, (detection, crop) in enumerate(zip(detections, crops, strict=True)):
+        for detection in detections:
+            crop = align(source, detection.landmarks)
             x1, y1, x2, y2 = detection.box
             faces.append(
                 AnalyzedFace(
@@ -87,10 +87,19 @@ class FacePipeline:
                     landmarks=detection.landmarks / size,
                     pose=estimate_pose(detection.landmarks),
                     quality=measure_quality(crop),
-                    embedding=None if embeddings is None else embeddings[i],
+                    crop=crop,
+                    embedding=None,
                 )
             )
-        return faces
+        return self.embedded(faces) if with_embeddings else faces
+
+    def embedded(self, faces: Sequence[AnalyzedFace]) -> list[AnalyzedFace]:
+        """`faces` with their embeddings, in one batch: operations that search one face of a group photo
+        embed only that one (a face embeds the same alone as in a batch)."""
+        if not faces:
+            return []
+        vectors = self.embedder.embed(np.stack([face.crop for face in faces]))
+        return [replace(face, embedding=vector) for face, vector in zip(faces, vectors, strict=True)]
 
 
 @functools.lru_cache(maxsize=4)

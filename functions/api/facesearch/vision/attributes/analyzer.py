@@ -1,10 +1,10 @@
 """One entry point for Rekognition's optional face attributes: runs only the models a request needs.
 
     analyzer = get_analyzer()
-    results = analyzer.analyze(pixels, [FaceInput(landmarks, box), ...], {"SMILE", "AGE_RANGE"})
+    results = analyzer.analyze(image, [FaceInput(landmarks, box), ...], {"SMILE", "AGE_RANGE"})
 
-`pixels` is the upright RGB image (HxWx3 uint8), each face comes with YuNet's 5 landmarks (eyeLeft,
-eyeRight, nose, mouthLeft, mouthRight, image pixels) and box (x1, y1, x2, y2, image pixels), and the
+`image` is the upright RGB Pillow image (DecodedImage.picture), each face comes with YuNet's 5 landmarks
+(eyeLeft, eyeRight, nose, mouthLeft, mouthRight, image pixels) and box (x1, y1, x2, y2, image pixels), and the
 requested names are Rekognition's Attribute values plus LANDMARKS (ALL's 30 landmark types). A request
 without any of them (DEFAULT) creates no session and runs no model. Sessions are created on first use
 and reused (models.create_session caches them per process). Several faces run as one batch where the
@@ -191,15 +191,15 @@ class AttributeAnalyzer:
         return EmotionModel(self._sessions("emotions"))
 
     def analyze(
-        self, pixels: np.ndarray, faces: Sequence[FaceInput], requested: Collection[str]
+        self, image: Image.Image, faces: Sequence[FaceInput], requested: Collection[str]
     ) -> list[FaceAttributes]:
-        """One FaceAttributes per face, in order. Names outside SUPPORTED are ignored here (the request
-        layer decides what to say about UNSUPPORTED ones)."""
+        """One FaceAttributes per face of the upright RGB `image` (the one the detector saw), in order.
+        Names outside SUPPORTED are ignored here (the request layer decides what to say about UNSUPPORTED
+        ones)."""
         tasks = needed_models(requested)
         if not faces or not tasks:
             return [FaceAttributes() for _ in faces]
-        image = Image.fromarray(np.asarray(pixels))
-        height, width = pixels.shape[:2]
+        width, height = image.size
         fields: list[dict[str, object]] = [{} for _ in faces]
         points = [np.asarray(face.landmarks, dtype=np.float64).reshape(5, 2) for face in faces]
         if "age" in tasks:
