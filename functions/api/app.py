@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -14,7 +15,15 @@ from facesearch.index.fanout import is_slice_event
 from facesearch.settings import Settings
 from facesearch.wire.events import signed_request_from_event
 
-logger = Logger()
+
+def log_json(record: dict[str, Any]) -> str:
+    """powertools' JSON (non-ASCII kept readable), with lone surrogates escaped: a request value echoed in
+    an error message may hold one, and the UTF-8 log stream cannot write it (the line would be lost)."""
+    text = json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+logger = Logger(json_serializer=log_json)
 tracer = Tracer()
 snapstart.register(Settings.from_env())  # SnapStart: load the models before the snapshot
 

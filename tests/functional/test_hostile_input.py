@@ -58,6 +58,21 @@ def test_a_lone_surrogate_in_an_s3_object_name_is_an_invalid_parameter(aws):
     assert "image.s3Object.name" in result["json"]["Message"]
 
 
+@pytest.mark.parametrize("name", ["\\u00e9\\ud800", "caf\\u00e9-\\udfff-x"])
+def test_a_lone_surrogate_beside_other_non_ascii_characters_is_an_invalid_parameter(aws, name):
+    result = send_raw('{"CollectionId": "' + name + '"}', target="RekognitionService.CreateCollection")
+    assert_error(result, "InvalidParameterException")
+    assert "collectionId" in result["json"]["Message"]
+
+
+def test_a_value_of_the_wrong_type_holding_a_lone_surrogate_is_quoted_escaped(aws):
+    """The message quotes the value, so it must be writable as UTF-8 (to the log and the wire)."""
+    body = '{"Image": {"Bytes": "eA=="}, "Attributes": "\\ud800"}'
+    result = send_raw(body, target="RekognitionService.DetectFaces")
+    assert_error(result, "InvalidParameterException")
+    assert "Value '\\ud800' at 'attributes'" in result["json"]["Message"]
+
+
 def test_an_unsupported_operation_is_unknown_whatever_its_body(aws):
     result = send_raw('{"Image": {"Bytes": 5}, "MinConfidence": "high"}', target="RekognitionService.DetectLabels")
     assert_error(result, "UnknownOperationException")

@@ -42,7 +42,10 @@ def _lower_first(name: str) -> str:
 
 
 def _show(value: Any) -> str:
+    """The value as a message quotes it: short, and lone surrogates written as \\udXXX (no UTF-8 stream,
+    log or response, can carry them raw)."""
     text = repr(value) if not isinstance(value, str) else value
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= 64 else text[:61] + "..."
 
 
@@ -120,8 +123,7 @@ def _check_string(value: Any, shape: StringShape, path: str, found: _Collector) 
         found.add(value, path, "Member must be a string")
         return
     if not _is_unicode(value):  # a lone surrogate (JSON "\\ud800") is no character any service can store
-        found.add(value.encode("utf-8", "backslashreplace").decode("ascii"), path,
-                  "Member must contain only valid Unicode characters")
+        found.add(value, path, "Member must contain only valid Unicode characters")
         return
     _check_range(len(value), value, shape, path, found, "Member must have length")
     enum = shape.enum
