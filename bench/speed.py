@@ -210,6 +210,35 @@ def flip_costs(blobs: list[bytes], threads: int, rounds: int) -> None:
         print(f"  {name:22} {value:7.1f}   x{value / base:.2f} of PRelu+flip")
 
 
+def one_face_of_a_group(blobs: list[bytes], threads: int, rounds: int) -> None:
+    """What SearchFacesByImage computes on a group photo: every face embedded (as before) against only the
+    largest one (analyze without embeddings, then FacePipeline.embedded), alternating call by call."""
+    pipeline = FacePipeline(Detector(models.detector_session("int8", threads)),
+                            Embedder(models.embedder_session("int8", threads)))
+    images = [decode_image(blob) for blob in blobs]
+
+    def every_face(image: DecodedImage) -> object:
+        return pipeline.analyze(replace(image))
+
+    def largest_only(image: DecodedImage) -> object:
+        return pipeline.embedded(pipeline.analyze(replace(image), with_embeddings=False)[:1])
+
+    jobs = {"every face embedded": every_face, "largest face embedded": largest_only}
+    times: dict[str, list[float]] = defaultdict(list)
+    for round_ in range(rounds):
+        order = list(jobs) if round_ % 2 == 0 else list(jobs)[::-1]
+        for image in images:
+            for name in order:
+                times[name].append(timed(jobs[name], image)[0])
+    faces = [len(pipeline.analyze(image, with_embeddings=False)) for image in images]
+    print(f"\nSearchFacesByImage's pipeline work on the group photos ({min(faces)}-{max(faces)} faces), "
+          f"{threads} thread(s), median ms per photo")  # fmt: skip
+    base = statistics.median(times["every face embedded"])
+    for name in jobs:
+        value = statistics.median(times[name])
+        print(f"  {name:22} {value:7.1f}   x{value / base:.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -242,6 +271,8 @@ def main() -> int:
             assert isinstance(after, CountingDetector)
             print(f"  after: YuNet runs per photo {passes_per_photo(blobs, after)} (before: 1)")
         flip_costs(sets["one face, 1024 px"][:10], threads, args.rounds)
+        one_face_of_a_group(next(blobs for title, blobs in sets.items() if title.startswith("groups")), threads,
+                            args.rounds)
     load = " / ".join(f"{v:.1f}" for v in __import__("os").getloadavg())
     print(f"\nwall time {time.perf_counter() - started:.0f} s; load average at the end (1/5/15 min) {load}")
     return 0
