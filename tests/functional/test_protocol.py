@@ -25,7 +25,7 @@ def send_raw(body: bytes | str, target: str | None = "RekognitionService.ListCol
              when: datetime.datetime | None = None) -> dict:
     """Sign and deliver a hand-built request, as curl or a non-botocore SDK would."""
     import app
-    from local.lambda_event import LambdaContext, function_url_event
+    from local.function_url_event import LambdaContext, function_url_event
 
     data = body.encode() if isinstance(body, str) else body
     headers = {"Content-Type": content_type, "Host": "rekognition.facesearch.test"}

@@ -1,6 +1,6 @@
 """Print a signed Function URL event for one operation, for `sam local invoke -e` or a Lambda test event.
 
-    python -m local.event ListCollections '{}' > events/list_collections.json
+    python -m local.sample_event ListCollections '{}' > events/list_collections.json
 
 Signed now with FACESEARCH_ACCESS_KEY_ID / FACESEARCH_SECRET_ACCESS_KEY (else the `make serve` dev keys):
 the function refuses it once it is more than 5 minutes old, as it would any SigV4 request.
@@ -11,16 +11,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.lambda_event import function_url_event
+from local.function_url_event import function_url_event
 from local.serve import dev_keys
 
 
-def signed_event(operation: str, body: str, host: str, region: str) -> dict:
+def signed_event(operation: str, body: str, host: str, region: str) -> dict[str, Any]:
     key_id, secret = dev_keys()
     headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"RekognitionService.{operation}",
                "Host": host}
