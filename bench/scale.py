@@ -168,13 +168,13 @@ def _rows_of(shard: q.QuantizedShard, wanted: set[str]) -> tuple[list[str], list
 
 def section_sizes(collection: Collection) -> None:
     rows, ids = collection.fp32[0], collection.fp32_ids[0]
-    fp32 = segments.SegmentData(ids, rows)
     compact = collection.shards[0]
     n = len(rows)
-    s3_fp32, s3_compact = len(segments.encode(fp32)) / n, len(q.to_bytes(compact)) / n
-    mem_fp32, mem_compact = fp32.nbytes / n, compact.nbytes / n
+    fp32_bytes = np.asarray(rows, np.float32).nbytes + np.asarray(ids, dtype="<U36").nbytes  # rows + 36-char ids
+    s3_fp32, s3_compact = fp32_bytes / n, len(q.to_bytes(compact)) / n
+    mem_fp32, mem_compact = fp32_bytes / n, compact.nbytes / n
     print(f"\n1. bytes per face (one shard of {n} faces)")
-    print(f"   {'':18}{'fp32 .npz':>12}{'compact':>10}{'ratio':>8}")
+    print(f"   {'':18}{'fp32 rows':>12}{'compact':>10}{'ratio':>8}")
     print(f"   {'S3 object':18}{s3_fp32:12.1f}{s3_compact:10.1f}{s3_fp32 / s3_compact:8.2f}")
     print(f"   {'warm cache':18}{mem_fp32:12.1f}{mem_compact:10.1f}{mem_fp32 / mem_compact:8.2f}")
     for label, faces in (("1M", MILLION), ("20M", 20 * MILLION)):
