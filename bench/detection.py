@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.detection              # every case, all 244 London photos (~15 min)
     .venv/bin/python -m bench.detection --step 4     # every 4th photo (a few minutes)
-    .venv/bin/python -m bench.detection --sweep      # also YuNet's recall per face size (scales.py)
+    .venv/bin/python -m bench.detection --sweep      # also YuNet's recall per face size (pass_plan.py)
 
 "before" is the pipeline before multi-scale detection (bench/baseline.py: one 640 x 640 letterbox on the
 "legacy" models), "after" is the service's Detector on the shipped "int8" models. Cases, all made in
@@ -40,11 +40,11 @@ from bench import face_cases as fc
 from bench.baseline import LegacyPipeline
 from bench.common.data import shared_dir
 from facesearch.vision import onnx as models
-from facesearch.vision import scales
+from facesearch.vision import pass_plan
 from facesearch.vision.aligner import align
 from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, Detection, Detector
 from facesearch.vision.embedder import Embedder
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.pose import estimate_pose
 from facesearch.vision.similarity import to_similarity
 
@@ -202,7 +202,7 @@ def minimum_faces(refs, shared: Path, contenders: list[Contender], tally: Tally)
     faces = [(pixels, box) for _name, pixels, box in refs]
     per_scene = 12
     for width, height in ((1024, 1024), (1920, 1080), (4000, 3000)):
-        face_px = scales.min_face_size(width, height)
+        face_px = pass_plan.min_face_size(width, height)
         row = f"{width} x {height}, faces {face_px:.0f} px"
         for start in range(0, min(len(faces), 10 * per_scene), per_scene):
             scene, labels = fc.small_faces_scene(
@@ -295,7 +295,7 @@ def margins(shared: Path, session) -> None:  # type: ignore[no-untyped-def]
 
 def size_sweep(refs, session) -> None:  # type: ignore[no-untyped-def]
     """YuNet's recall per face width in the network input: each photo scaled so its face is w px,
-    centred in a black canvas, one pass (the numbers behind scales.RELIABLE_MIN_PX / _MAX_PX)."""
+    centred in a black canvas, one pass (the numbers behind pass_plan.RELIABLE_MIN_PX / _MAX_PX)."""
     detector = Detector(session)
     print("YuNet recall by face width in the input (one pass, face centred, threshold "
           f"{DEFAULT_SCORE_THRESHOLD}), {len(refs)} photos")  # fmt: skip
@@ -307,7 +307,7 @@ def size_sweep(refs, session) -> None:  # type: ignore[no-untyped-def]
             context = max(2.4, 256 / width)
             cx, cy, half = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, (box[2] - box[0]) / 2
             square = (cx - half, cy - half, cx + half, cy + half)  # sized by the box's width
-            placement = scales.refine_placement(square, w, h, face_px=width, context=context, max_scale=4.0)
+            placement = pass_plan.refine_placement(square, w, h, face_px=width, context=context, max_scale=4.0)
             found = detector.run(Image.fromarray(pixels), placement)
             best = max(
                 (
