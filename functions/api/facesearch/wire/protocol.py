@@ -161,11 +161,13 @@ def success_response(result: Mapping[str, Any], request_id: str) -> WireResponse
     )
 
 
-def error_response(error: ServiceError, request_id: str) -> WireResponse:
-    body = {"__type": error.code, "Message": error.message}
+def error_response(error: ServiceError, request_id: str, service: str = "rekognition") -> WireResponse:
+    """The error as `service`'s model names it (ServiceError.code_in)."""
+    code = error.code_in(service)
+    body = {"__type": code, "Message": error.message}
     headers = {
         "Content-Type": CONTENT_TYPE,
         "x-amzn-RequestId": request_id,
-        "x-amzn-ErrorType": error.code,
+        "x-amzn-ErrorType": code,
     }
     return WireResponse(error.status_code, json.dumps(body, separators=(",", ":")), headers)
