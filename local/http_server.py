@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 from waitress.utilities import Error, RequestEntityTooLarge
 
@@ -42,14 +42,16 @@ class InvokePayloadTooLarge(Error):
 
     code = 413
 
-    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+    # waitress's stubs say the body is str; waitress itself encodes it and ErrorTask writes bytes
+    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:  # type: ignore[override]
         return payload_too_large()
 
 
 class LambdaShapedErrorTask(ErrorTask):
     def execute(self) -> None:
-        if isinstance(self.request.error, RequestEntityTooLarge):
-            self.request.error = InvokePayloadTooLarge(str(self.request.error.body))
+        error = getattr(self.request, "error", None)  # the parser's error (waitress's stubs leave it out)
+        if isinstance(error, RequestEntityTooLarge):
+            self.request.error = InvokePayloadTooLarge(str(error.body))  # type: ignore[attr-defined]
         super().execute()
 
 
@@ -88,7 +90,7 @@ def allow_open_files(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def make_server(app: WSGIApp, host: str, port: int, limits: Limits = Limits()) -> BaseWSGIServer | MultiSocketServer:
+def make_server(app: WSGIApp, host: str, port: int, limits: Limits = Limits()) -> BaseWSGIServer:
     allow_open_files(limits.connection_limit + 256)  # + the backend's connections, models, logs
     server = create_server(
         app, host=host, port=port, threads=limits.threads, connection_limit=limits.connection_limit,
@@ -96,5 +98,7 @@ def make_server(app: WSGIApp, host: str, port: int, limits: Limits = Limits()) -
         max_request_body_size=limits.max_body, asyncore_use_poll=True, log_socket_errors=False,
         ident="facesearch-local",
     )
+    if not isinstance(server, BaseWSGIServer):  # one host and port make one listening socket, never several
+        raise RuntimeError(f"expected one listening socket for {host}:{port}")
     server.channel_class = channel_class(limits.request_timeout)
     return server
