@@ -33,7 +33,7 @@ from facesearch.vision import similarity
 from facesearch.vision.aligner import align
 from facesearch.vision.detector import Detector
 from facesearch.vision.embedder import Embedder, l2_normalize
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 
 CACHE = REPO / ".cache" / "bench"
 # Cached embeddings are keyed by the model files and this; bump it when detection/alignment code changes.

@@ -124,7 +124,7 @@ def stage_costs(image: bytes, rounds: int = 5) -> dict[str, float]:
 
     from facesearch.settings import Settings
     from facesearch.vision.aligner import align
-    from facesearch.vision.imaging import decode_image
+    from facesearch.vision.image_decoder import decode_image
     from facesearch.vision.pipeline import get_pipeline
 
     settings = Settings.from_env()

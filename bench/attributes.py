@@ -37,7 +37,7 @@ from facesearch.vision.attributes import calibration, gaze
 from facesearch.vision.attributes.analyzer import ALL, AttributeAnalyzer, FaceInput
 from facesearch.vision.attributes.calibration import Platt
 from facesearch.vision.detector import Detection, Detector
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.pipeline import FacePipeline
 
 LABELS = REPO / "bench" / "data" / "lfw_eyes_mouth_labels.csv"

@@ -23,7 +23,7 @@ from facesearch.vision.detector import (
     nms,
 )
 from facesearch.vision.embedder import Embedder
-from facesearch.vision.imaging import DecodedImage
+from facesearch.vision.image_decoder import DecodedImage
 from facesearch.vision.pose import estimate_pose
 from facesearch.vision.quality import measure_quality
 

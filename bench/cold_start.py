@@ -34,7 +34,7 @@ warm = services.services()
 marks.append((time.perf_counter(), time.process_time()))
 pipeline = warm.pipeline()
 marks.append((time.perf_counter(), time.process_time()))
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 pipeline.analyze(decode_image(open(sys.argv[1], "rb").read()), with_embeddings=False)
 marks.append((time.perf_counter(), time.process_time()))
 print(json.dumps([[1000 * (b[0] - a[0]), 1000 * (b[1] - a[1])] for a, b in zip(marks, marks[1:])]))

@@ -25,7 +25,7 @@ from PIL import Image
 
 from bench.common.data import REPO
 from facesearch.index import quantized
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.pipeline import get_pipeline
 
 PHOTO = REPO / "tests" / "fixtures" / "faces" / "london_021_neutral.jpg"

@@ -27,12 +27,12 @@ import numpy as np
 from PIL import Image, ImageOps
 path, mode = sys.argv[1], sys.argv[2]
 data = open(path, "rb").read()
-from facesearch.vision import imaging
+from facesearch.vision import image_decoder
 start = time.perf_counter()
 if mode == "nothing":
     shape = (0, 0)
 elif mode == "current":
-    shape = imaging.decode_image(data).pixels.shape
+    shape = image_decoder.decode_image(data).pixels.shape
 else:  # the decoder as it was before the memory budget
     image = Image.open(__import__("io").BytesIO(data))
     image.load()

@@ -106,7 +106,7 @@ FaceRow = tuple[np.ndarray, np.ndarray, float, float, float, float, float]
 
 def _embed_chunk(job: tuple[list[str], str | None]) -> list[tuple[int, np.ndarray, list[FaceRow]]]:
     """Worker: (photo index within chunk, (w, h), per-face arrays) for each photo of the chunk."""
-    from facesearch.vision.imaging import DecodedImage, decode_image
+    from facesearch.vision.image_decoder import DecodedImage, decode_image
     from facesearch.vision.pipeline import get_pipeline
 
     paths, degradation = job

@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.common import data
 from facesearch.vision import onnx as models
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.pipeline import AnalyzedFace, get_pipeline
 
 CACHE = data.REPO / ".cache" / "scale"

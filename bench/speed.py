@@ -16,7 +16,7 @@ Photo sets (from ../shared, in memory):
   side and re-encoded as JPEG (quality 90), like a phone camera's 12 MP photo.
 
 Stages, per photo (all faces of it):
-- decode: JPEG bytes -> upright RGB (imaging.decode_image, the same code for both);
+- decode: JPEG bytes -> upright RGB (image_decoder.decode_image, the same code for both);
 - detect: the detector, pre-processing and post-processing included (after: every pass it ran);
 - align: 5-point warp to 112 x 112; pose+quality: estimate_pose + measure_quality;
 - embed: SFace on the face and its mirror image (the service's flip-augmented embedding);
@@ -48,7 +48,7 @@ from facesearch.vision import onnx as models
 from facesearch.vision.aligner import align
 from facesearch.vision.detector import Detection, Detector
 from facesearch.vision.embedder import Embedder
-from facesearch.vision.imaging import DecodedImage, decode_image
+from facesearch.vision.image_decoder import DecodedImage, decode_image
 from facesearch.vision.pipeline import FacePipeline
 from facesearch.vision.pose import estimate_pose
 from facesearch.vision.quality import measure_quality

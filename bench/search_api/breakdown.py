@@ -18,7 +18,7 @@ from facesearch.index import quantized
 from facesearch.index.scan import scan
 from facesearch.services import Services
 from facesearch.storage import Collection
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.pipeline import get_pipeline
 from facesearch.vision.similarity import to_cosine
 
@@ -47,7 +47,7 @@ def pipeline_rows(images: Sequence[bytes]) -> tuple[list[Row], list[np.ndarray]]
         analyze_t.append(seconds)
         if faces:
             queries.append(faces[0].vector)
-    return [_row("JPEG decode (imaging.decode_image)", decode_t),
+    return [_row("JPEG decode (image_decoder.decode_image)", decode_t),
             _row("detect + align + embed, all faces (pipeline.analyze)", analyze_t)], queries
 
 

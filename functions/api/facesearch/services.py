@@ -1,4 +1,4 @@
-"""What every request is handed: the settings and the edges (storage, the index, S3, the face pipeline).
+"""What every request is handed: the settings and the edges (storage, the index, input objects, the face pipeline).
 
 Built once per warm function from one Settings; tests build their own (moto clients, a fake invoker).
 """
@@ -20,6 +20,7 @@ from facesearch.index.fanout import Invoker, LambdaInvoker, ThreadInvoker
 from facesearch.index.shards import ShardCache
 from facesearch.settings import Settings
 from facesearch.storage import Storage
+from facesearch.storage.input_objects import InputObjects
 from facesearch.vision import FACE_MODEL_VERSION
 from facesearch.vision.pipeline import FacePipeline, LazyPipeline
 from facesearch.wire.auth import AccessKey, KeyRing
@@ -36,7 +37,7 @@ class Services:
     settings: Settings
     storage: Storage
     index: EmbeddingIndex
-    s3: S3Client  # reads Image.S3Object
+    inputs: InputObjects  # the callers' own objects requests name (Image.S3Object)
     pipeline: Callable[[], FacePipeline]
     caller: AccessKey | None = None  # the key this request was signed with (handler.handle sets it)
 
@@ -91,7 +92,8 @@ def build_services(settings: Settings, invoker: Invoker | None = None) -> Servic
 
     index = EmbeddingIndex(storage, cache_, FACE_MODEL_VERSION, settings.fanout_rows, get_invoker)
     pipeline = LazyPipeline(settings.model_dir, settings.intra_op_threads)
-    return Services(settings=settings, storage=storage, index=index, s3=s3, pipeline=pipeline)
+    inputs = InputObjects(s3, settings.may_read)
+    return Services(settings=settings, storage=storage, index=index, inputs=inputs, pipeline=pipeline)
 
 
 @cache

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from facesearch.storage.collections import CollectionRepo
 from facesearch.storage.faces import FaceRepo
-from facesearch.storage.images import ImageRecord, ImageRepo
+from facesearch.storage.indexed_images import IndexedImage, IndexedImageRepo
 from facesearch.storage.keys import collection_partitions
 from facesearch.storage.records import Collection, FaceRecord, Page, SegmentRef, UserRecord
 from facesearch.storage.requests import RequestLog, RequestRecord
@@ -30,7 +30,7 @@ class Storage:
     collections: CollectionRepo
     faces: FaceRepo
     users: UserRepo
-    images: ImageRepo
+    indexed_images: IndexedImageRepo
     requests: RequestLog
     segments: SegmentObjects
 
@@ -38,7 +38,7 @@ class Storage:
     def connect(cls, dynamodb: DynamoDBClient, s3: S3Client, table_name: str, bucket: str) -> Storage:
         table = Table(dynamodb, table_name)
         collections = CollectionRepo(table)
-        return cls(collections, FaceRepo(table, collections), UserRepo(table, collections), ImageRepo(table),
+        return cls(collections, FaceRepo(table, collections), UserRepo(table, collections), IndexedImageRepo(table),
                    RequestLog(table), SegmentObjects(s3, bucket))
 
     def forget(self, collection: Collection) -> None:
@@ -48,7 +48,7 @@ class Storage:
 
 
 __all__ = [
-    "Collection", "CollectionRepo", "FaceRecord", "FaceRepo", "ImageRecord", "ImageRepo", "Page", "RequestLog",
+    "Collection", "CollectionRepo", "FaceRecord", "FaceRepo", "IndexedImage", "IndexedImageRepo", "Page", "RequestLog",
     "RequestRecord", "SegmentObjects", "SegmentRef", "StaleRead", "Storage", "UserConflict", "UserRecord", "UserRepo",
     "retry_on_stale",
 ]

@@ -1,4 +1,4 @@
-"""Image intake: every bad image maps to the Rekognition error it should, good ones decode upright RGB."""
+"""Decoding: every bad image maps to the Rekognition error it should, good ones decode upright RGB."""
 
 from __future__ import annotations
 
@@ -7,19 +7,16 @@ import struct
 import zlib
 from pathlib import Path
 
-import boto3
 import numpy as np
 import pytest
-from moto import mock_aws
 from PIL import Image
 
 from facesearch.errors import (
     ImageTooLargeException,
     InvalidImageFormatException,
     InvalidParameterException,
-    InvalidS3ObjectException,
 )
-from facesearch.vision.imaging import MAX_BYTES, MAX_S3_BYTES, decode_image, read_image_bytes
+from facesearch.vision.image_decoder import decode_image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -50,103 +47,6 @@ def bomb_png(width: int, height: int) -> bytes:
         + png_chunk(b"IDAT", zlib.compress(row * 16))
         + png_chunk(b"IEND", b"")
     )
-
-
-# --- read_image_bytes ------------------------------------------------------------------------------
-
-
-def any_bucket(bucket: str) -> bool:
-    return True
-
-
-def only(*buckets: str):
-    return lambda bucket: bucket in buckets
-
-
-def test_bytes_are_returned_as_given() -> None:
-    assert read_image_bytes({"Bytes": b"\xff\xd8\xffabc"}, None, any_bucket) == b"\xff\xd8\xffabc"
-
-
-@pytest.mark.parametrize("image", [{}, {"Bytes": b"x", "S3Object": {"Bucket": "b", "Name": "k"}}])
-def test_neither_or_both_sources_is_invalid_parameter(image: dict) -> None:
-    with pytest.raises(InvalidParameterException):
-        read_image_bytes(image, None, any_bucket)
-
-
-def test_bytes_over_5_mb_are_too_large() -> None:
-    read_image_bytes({"Bytes": b"\0" * MAX_BYTES}, None, any_bucket)
-    with pytest.raises(ImageTooLargeException):
-        read_image_bytes({"Bytes": b"\0" * (MAX_BYTES + 1)}, None, any_bucket)
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="photos")
-        client.put_object(Bucket="photos", Key="face.jpg", Body=b"\xff\xd8\xffjpeg")
-        yield client
-
-
-def test_s3_object_is_read(s3) -> None:
-    assert (
-        read_image_bytes({"S3Object": {"Bucket": "photos", "Name": "face.jpg"}}, s3, any_bucket)
-        == b"\xff\xd8\xffjpeg"
-    )
-    assert (
-        read_image_bytes({"S3Object": {"Bucket": "photos", "Name": "face.jpg"}}, s3, only("photos"))
-        == b"\xff\xd8\xffjpeg"
-    )
-
-
-@pytest.mark.parametrize(
-    ("s3_object", "allowed"),
-    [
-        ({"Bucket": "photos", "Name": "missing.jpg"}, any_bucket),
-        ({"Bucket": "no-such-bucket", "Name": "face.jpg"}, any_bucket),
-        ({"Bucket": "photos", "Name": "face.jpg", "Version": "nope"}, any_bucket),
-        ({"Bucket": "photos", "Name": "face.jpg"}, only("other")),
-    ],
-)
-def test_missing_or_forbidden_s3_objects_are_invalid_s3_object(s3, s3_object: dict, allowed) -> None:
-    with pytest.raises(InvalidS3ObjectException, match="Unable to get object metadata from S3"):
-        read_image_bytes({"S3Object": s3_object}, s3, allowed)
-
-
-def test_s3_object_over_15_mb_is_too_large(s3) -> None:
-    s3.put_object(Bucket="photos", Key="big.jpg", Body=b"\0" * (MAX_S3_BYTES + 1))
-    with pytest.raises(ImageTooLargeException):
-        read_image_bytes({"S3Object": {"Bucket": "photos", "Name": "big.jpg"}}, s3, any_bucket)
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.requested, self.closed = data, None, False
-
-    def read(self, amount: int | None = None) -> bytes:
-        self.requested = amount
-        return self.data if amount is None else self.data[:amount]
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class _LyingS3:
-    """Claims a small ContentLength but streams more: the read must still stop at the limit."""
-
-    def __init__(self, body: _Body) -> None:
-        self.body = body
-
-    def get_object(self, **_: object) -> dict:
-        return {"Body": self.body, "ContentLength": 10}
-
-
-def test_s3_read_is_bounded_even_when_the_length_header_lies() -> None:
-    body = _Body(b"\0" * (MAX_S3_BYTES + 100))
-    with pytest.raises(ImageTooLargeException):
-        read_image_bytes({"S3Object": {"Bucket": "b", "Name": "k"}}, _LyingS3(body), any_bucket)
-    assert body.requested == MAX_S3_BYTES + 1
-    assert body.closed
 
 
 # --- decode_image ----------------------------------------------------------------------------------
@@ -260,7 +160,7 @@ def test_camera_mpo_jpeg_is_a_jpeg() -> None:
 
 
 def test_big_images_are_analysed_at_the_working_size_with_their_proportions() -> None:
-    from facesearch.vision.imaging import MAX_WORKING_SIDE
+    from facesearch.vision.image_decoder import MAX_WORKING_SIDE
 
     for kind in ("JPEG", "PNG"):
         decoded = decode_image(encode(gradient(9000, 3000), kind))

@@ -1,10 +1,7 @@
-"""A Rekognition `Image` (Bytes or S3Object) -> checked bytes -> an upright RGB pixel array.
+"""Image bytes -> an upright RGB pixel array, within Rekognition's limits and a memory budget.
 
-Error choices (Rekognition's documented limits, the closest modelled error for each):
-- neither or both of Bytes/S3Object -> InvalidParameterException.
-- Bytes over 5 MB, S3 objects over 15 MB -> ImageTooLargeException.
-- S3 object missing, unreadable, or in a bucket this deployment may not read -> InvalidS3ObjectException
-  with Rekognition's own message (a forbidden bucket looks like a missing one: nothing leaks).
+Where the bytes come from (Image.Bytes, Image.S3Object) is the operations' business (operations/analysis.py);
+this module only decodes. Error choices (Rekognition's documented limits, the closest modelled error for each):
 - not JPEG/PNG by its magic bytes, or truncated/corrupt -> InvalidImageFormatException.
 - more than MAX_PIXELS pixels (a "decompression bomb": a small file declaring a huge canvas) ->
   ImageTooLargeException. The file may well be valid, it is the size we refuse, and that is the error
@@ -21,25 +18,17 @@ import functools
 import io
 import struct
 import warnings
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageOps
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.client import S3Client
 
 from facesearch.errors import (
     ImageTooLargeException,
     InvalidImageFormatException,
     InvalidParameterException,
-    InvalidS3ObjectException,
 )
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_S3_BYTES = 15 * 1024 * 1024
 MIN_SIDE = 80
 MAX_PIXELS = 80_000_000
 MAX_WORKING_SIDE = 4096  # the long side images are analysed at (larger ones are shrunk while decoding)
@@ -49,9 +38,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 INVALID_FORMAT_MESSAGE = "Request has invalid image format"
 TOO_LARGE_MESSAGE = "Image size is too large."
-S3_MESSAGE = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 INVALID_PARAMETERS_MESSAGE = "Request has Invalid Parameters"
-NO_IMAGE_MESSAGE = "Requested image should either contain bytes or s3 object."
 
 # What Pillow raises on corrupt or truncated files (it has no single base class for them).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error)
@@ -70,50 +57,6 @@ class DecodedImage:
     def picture(self) -> Image.Image:
         """The pixels as one Pillow image, made once for the detector, the aligner and the attribute models."""
         return Image.fromarray(self.pixels)
-
-
-def read_image_bytes(image: Mapping[str, Any], s3_client: S3Client, may_read: Callable[[str], bool]) -> bytes:
-    """The image's bytes from Image.Bytes (already base64-decoded) or Image.S3Object via `s3_client`, from a
-    bucket `may_read` allows."""
-    has_bytes = image.get("Bytes") is not None
-    has_s3 = image.get("S3Object") is not None
-    if has_bytes == has_s3:
-        raise InvalidParameterException(NO_IMAGE_MESSAGE)
-    if has_bytes:
-        data = bytes(image["Bytes"])
-        if len(data) > MAX_BYTES:
-            raise ImageTooLargeException(TOO_LARGE_MESSAGE)
-        return data
-    return _read_s3_object(image["S3Object"], s3_client, may_read)
-
-
-def _read_s3_object(s3_object: Mapping[str, Any], s3_client: S3Client, may_read: Callable[[str], bool]) -> bytes:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
-    if not bucket or not key:
-        raise InvalidS3ObjectException(S3_MESSAGE)
-    if not may_read(bucket):
-        raise InvalidS3ObjectException(S3_MESSAGE)
-    version = s3_object.get("Version")
-    try:
-        if version:
-            response = s3_client.get_object(Bucket=bucket, Key=key, VersionId=version)
-        else:
-            response = s3_client.get_object(Bucket=bucket, Key=key)
-        body = response["Body"]
-        try:
-            length = response.get("ContentLength")
-            if length is not None and length > MAX_S3_BYTES:
-                raise ImageTooLargeException(TOO_LARGE_MESSAGE)
-            data: bytes = body.read(MAX_S3_BYTES + 1)  # never buffer more than the limit, whatever the header said
-        finally:
-            body.close()
-    except (ClientError, BotoCoreError) as error:
-        raise InvalidS3ObjectException(S3_MESSAGE) from error
-    if len(data) > MAX_S3_BYTES:
-        raise ImageTooLargeException(TOO_LARGE_MESSAGE)
-    return data
 
 
 def sniff_format(data: bytes) -> str:
