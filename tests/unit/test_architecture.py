@@ -1,6 +1,6 @@
 """The package's shape, checked: no import circles, and each layer imports only the layers it builds on.
 
-The request path is wire -> operations -> vision / index -> storage. Vision is pixels in, faces out: it
+The request path is wire -> operations -> vision / index / video -> storage. Vision is pixels in, faces out: it
 imports nothing that does I/O (no AWS client, no storage, no settings read from the environment); the
 storage schema lives in storage/ alone. Imports under `if TYPE_CHECKING:` are for the type checker only and
 do not count.
@@ -20,7 +20,8 @@ ROOT = "facesearch"
 # what each layer may import of the package (besides itself); anything not listed is refused
 ALLOWED = {
     "wire": {"errors", "settings"},
-    "operations": {"errors", "geometry", "settings", "services", "wire", "vision", "index", "storage"},
+    "operations": {"errors", "geometry", "settings", "services", "wire", "vision", "index", "storage", "video"},
+    "video": {"errors"},  # how a video is cut and sampled, how faces are followed, how work is handed on
     "vision": {"errors", "geometry"},
     "index": {"errors", "geometry", "storage"},
     "storage": {"errors", "geometry"},

@@ -11,7 +11,7 @@ that escapes an operation is a bug and is answered as InternalServerError (500) 
     │   InvalidParameterException, InvalidS3ObjectException, LimitExceededException,
     │   ProvisionedThroughputExceededException, ResourceAlreadyExistsException,
     │   ResourceInUseException, ResourceNotFoundException, ServiceQuotaExceededException,
-    │   ThrottlingException (500), InternalServerError (500)
+    │   VideoTooLargeException, ThrottlingException (500), InternalServerError (500)
     ├── (modelled in the facesearch extension model only)
     │   FaceModelVersionMismatchException (an InvalidParameterException)
     └── (AWS JSON protocol and SigV4 errors every AWS service shares)
@@ -102,6 +102,10 @@ class ResourceNotFoundException(ServiceError):
 
 
 class ServiceQuotaExceededException(ServiceError):
+    pass
+
+
+class VideoTooLargeException(ServiceError):
     pass
 
 

@@ -15,11 +15,12 @@ from facesearch.operations import (
     transfer,
     user_search,
     users,
+    video,
 )
 from facesearch.operations.registry import EXTENSION_OPERATIONS, OPERATIONS, collection_of, operations_of
 
 __all__ = [
     "EXTENSION_OPERATIONS", "OPERATIONS", "all_faces", "collection_of", "collections", "compare_faces",
     "detect_faces", "external_ids", "faces", "index_faces", "operations_of", "search", "transfer", "user_search",
-    "users",
+    "users", "video",
 ]
