@@ -38,7 +38,7 @@ from facesearch.storage.video_jobs import FAILED, IN_PROGRESS, SUCCEEDED, VideoJ
 from facesearch.video import launch as launching
 from facesearch.video import plan as planning
 from facesearch.vision.video_container import ProbeError, VideoInfo, probe
-from facesearch.vision.video_decoder import DecodeError
+from facesearch.vision.video_decoder import MAX_STREAM_BYTES, DecodeError
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,11 @@ def analyse_segment(services: Services, job: VideoJob, index: int) -> None:
                                 settings.video_step_ms)[index]
     try:
         with services.inputs.open(video_object(job)) as reader:
-            samples = sampling.sample_segment(services, job, reader, segment, settings.video_step_ms)
+            # OpenCV's stream bridge seeks with 32-bit offsets: bigger objects go to FFmpeg as a presigned
+            # URL, which fetches its own byte ranges just the same
+            big = reader.size > min(settings.video_stream_max_bytes, MAX_STREAM_BYTES)
+            source = services.inputs.url(video_object(job)) if big else reader
+            samples = sampling.sample_segment(services, job, source, segment, settings.video_step_ms)
     except ObjectUnavailable as error:
         raise JobFailure(UNREADABLE_MESSAGE) from error
     except DecodeError as error:
