@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.functional.serve_process import KEY_ID, SECRET, Served, serve
 from tests.fixtures.video.synth import Appearance, make_video
+from tests.functional.serve_process import KEY_ID, SECRET, Served, serve
 
 NAME = "doc-example-video-rekognition"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from facesearch.video.plan import segments
@@ -15,7 +17,7 @@ def test_every_sample_time_falls_in_exactly_one_segment(duration, segment, step)
     times = [t for part in cut for t in part.sample_times(step)]
     assert times == list(range(0, duration, step))
     assert cut[0].start_ms == 0 and cut[-1].end_ms == duration
-    assert all(a.end_ms == b.start_ms for a, b in zip(cut, cut[1:], strict=False))
+    assert all(a.end_ms == b.start_ms for a, b in itertools.pairwise(cut))
 
 
 def test_a_six_hour_video_is_120_segments_of_three_minutes():
