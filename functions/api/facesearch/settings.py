@@ -49,7 +49,6 @@ class Settings:
     video_step_ms: int = 200  # between two sampled frames (about 5 a second, as Rekognition's examples)
     video_deadline_ms: int = 3_600_000  # a job still running this long (+ 3x the video's duration) has failed
     video_workers: int = 2  # threads analysing video in this process when no worker function is set
-    video_stream_max_bytes: int = 2**31 - 1  # bigger videos are decoded from a presigned URL (see the worker)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -83,7 +82,7 @@ class Settings:
             video_step_ms=int(env.get("FACESEARCH_VIDEO_STEP_MS", "200")),
             video_deadline_ms=int(float(env.get("FACESEARCH_VIDEO_DEADLINE_MINUTES", "60")) * 60_000),
             video_workers=max(1, int(env.get("FACESEARCH_VIDEO_WORKERS", "2"))),
-            video_stream_max_bytes=int(env.get("FACESEARCH_VIDEO_STREAM_MAX_BYTES", str(2**31 - 1))),
+
         )
 
     def may_read(self, bucket: str) -> bool:

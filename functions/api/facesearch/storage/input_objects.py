@@ -78,16 +78,9 @@ class InputObjects:
         """The object's length (a HEAD request), if this deployment may read it."""
         return int(self._head(ref)["ContentLength"])
 
-    def open(self, ref: ObjectRef, min_fetch: int = 256 << 10) -> RangedReader:
+    def open(self, ref: ObjectRef, min_fetch: int = 256 << 10, max_fetch: int = 8 << 20) -> RangedReader:
         """A seekable, read-only file object over the object that fetches only the byte ranges read."""
-        return RangedReader(self.s3, ref, self._head(ref), min_fetch=min_fetch)
-
-    def url(self, ref: ObjectRef, seconds: int = 3600) -> str:
-        """A presigned GET URL for the object (for a decoder that fetches its own byte ranges)."""
-        params: dict[str, str] = {"Bucket": ref.bucket, "Key": ref.name}
-        if ref.version:
-            params["VersionId"] = ref.version
-        return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+        return RangedReader(self.s3, ref, self._head(ref), min_fetch=min_fetch, max_fetch=max_fetch)
 
     def _head(self, ref: ObjectRef) -> dict[str, Any]:
         if not self.may_read(ref.bucket):

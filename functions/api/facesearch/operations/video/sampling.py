@@ -20,7 +20,6 @@ from facesearch.storage.video_jobs import VideoJob
 from facesearch.video.plan import Segment
 from facesearch.vision.image_decoder import DecodedImage
 from facesearch.vision.pipeline import AnalyzedFace
-from facesearch.vision.video_container import Stream
 from facesearch.vision.video_decoder import sample_frames
 
 SEARCH = "StartFaceSearch"
@@ -34,14 +33,14 @@ def wanted_attributes(job: VideoJob) -> frozenset[str]:
     return attributes.requested(["ALL"]) - NOT_IN_VIDEO
 
 
-def sample_segment(services: Services, job: VideoJob, video: Stream | str, segment: Segment, step_ms: int
+def sample_segment(services: Services, job: VideoJob, url: str, segment: Segment, step_ms: int
                    ) -> list[dict[str, Any]]:
     """The samples of `segment`, in time order."""
     pipeline = services.pipeline()
     embed = job.api == SEARCH
     wanted = wanted_attributes(job)
     samples: list[dict[str, Any]] = []
-    for timestamp, pixels in sample_frames(video, segment.start_ms, segment.end_ms, step_ms):
+    for timestamp, pixels in sample_frames(url, segment.start_ms, segment.end_ms, step_ms):
         height, width = pixels.shape[:2]
         image = DecodedImage(pixels=pixels, width=width, height=height, format="VIDEO")
         faces = pipeline.analyze(image, with_embeddings=embed)

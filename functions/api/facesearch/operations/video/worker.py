@@ -37,8 +37,9 @@ from facesearch.storage.input_objects import ObjectUnavailable
 from facesearch.storage.video_jobs import FAILED, IN_PROGRESS, SUCCEEDED, VideoJob
 from facesearch.video import launch as launching
 from facesearch.video import plan as planning
+from facesearch.video.http_bridge import HttpBridge
 from facesearch.vision.video_container import ProbeError, VideoInfo, probe
-from facesearch.vision.video_decoder import MAX_STREAM_BYTES, DecodeError
+from facesearch.vision.video_decoder import DecodeError
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +103,8 @@ def analyse_segment(services: Services, job: VideoJob, index: int) -> None:
     segment = planning.segments(int(job.metadata["DurationMillis"]), settings.video_segment_ms,
                                 settings.video_step_ms)[index]
     try:
-        with services.inputs.open(video_object(job)) as reader:
-            # OpenCV's stream bridge seeks with 32-bit offsets: bigger objects go to FFmpeg as a presigned
-            # URL, which fetches its own byte ranges just the same
-            big = reader.size > min(settings.video_stream_max_bytes, MAX_STREAM_BYTES)
-            source = services.inputs.url(video_object(job)) if big else reader
-            samples = sampling.sample_segment(services, job, source, segment, settings.video_step_ms)
+        with services.inputs.open(video_object(job)) as reader, HttpBridge(reader, reader.size) as url:
+            samples = sampling.sample_segment(services, job, url, segment, settings.video_step_ms)
     except ObjectUnavailable as error:
         raise JobFailure(UNREADABLE_MESSAGE) from error
     except DecodeError as error:
