@@ -422,3 +422,23 @@ def test_results_are_gone_after_seven_days(rekognition, video_env, monkeypatch):
     move_clock(monkeypatch, 7 * 24 * 3600 + 60)
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
         rekognition.get_face_detection(JobId=job_id)
+
+
+# --- the worker function's entry point ----------------------------------------------------------------------
+
+
+def test_the_worker_function_runs_phases_and_ends_jobs_its_failure_destination_gives_up_on(rekognition, held):
+    import video_app
+
+    from local.function_url_event import LambdaContext
+
+    job_id = rekognition.start_face_detection(Video=video("short.mov"))["JobId"]
+    (plan, _, _) = held.held.pop(0)  # type: ignore[misc]
+    assert video_app.lambda_handler(plan, LambdaContext.fresh()) == {"done": "plan"}  # as Lambda invokes it
+    segment = held.held.pop(0)[0]  # type: ignore[index]
+    destination = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+                   "requestPayload": segment, "responsePayload": {"errorType": "Runtime.ExitError"}}
+    answer = video_app.lambda_handler({"Records": [{"body": json.dumps(destination)}]}, LambdaContext.fresh())
+    assert answer == {"failed": 1}
+    result = rekognition.get_face_detection(JobId=job_id)
+    assert result["JobStatus"] == "FAILED" and "segment step failed" in result["StatusMessage"]

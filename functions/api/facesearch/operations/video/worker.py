@@ -16,6 +16,7 @@ attempt, a video that cannot be read, or a job past its deadline ends FAILED wit
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,9 +103,13 @@ def analyse_segment(services: Services, job: VideoJob, index: int) -> None:
     settings = services.settings
     segment = planning.segments(int(job.metadata["DurationMillis"]), settings.video_segment_ms,
                                 settings.video_step_ms)[index]
+    started = time.monotonic()
     try:
         with services.inputs.open(video_object(job)) as reader, HttpBridge(reader, reader.size) as url:
             samples = sampling.sample_segment(services, job, url, segment, settings.video_step_ms)
+        logger.info("video job %s segment %d: %d samples, %d faces in %.1f s; read %.1f MB in %d requests",
+                    job.job_id, index, len(samples), sum(len(sample["faces"]) for sample in samples),
+                    time.monotonic() - started, reader.bytes_read / 1e6, reader.requests)
     except ObjectUnavailable as error:
         raise JobFailure(UNREADABLE_MESSAGE) from error
     except DecodeError as error:
