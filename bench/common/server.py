@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import boto3
 from botocore.config import Config
 
-from bench.common.data import REPO
+from bench.common.sets import REPO
 from facesearch.services import Services, build_services, dynamodb_client
 from facesearch.settings import Settings
 
