@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.accuracy                    # table for fp32 and int8 (embeddings cached)
     .venv/bin/python -m bench.accuracy --variants int8    # the shipped models only
     .venv/bin/python -m bench.accuracy --calibrate        # also print cosine quantiles of the 3,000 pairs
+    .venv/bin/python -m bench.accuracy --variants int8 --folds 2   # a smaller look: folds 1-2 and their photos
 
 similarity.py's curve comes from all 18.9 M pairs instead: python -m bench.calibration.
 
@@ -14,6 +15,7 @@ Protocol (LFW View 2, folds 1-5 as shipped in ../shared/faces/lfw, 3,000 pairs):
   are probes (and again with every single-photo person added to the gallery as a distractor);
 - both with plain embeddings and with flip-augmented ones (crop + mirror, summed).
 Embeddings are cached in .cache/bench/ by model files (about 10 min per variant to compute on 2 cores).
+--folds N keeps the pairs of the first N folds and only the photos they name (rank-1 among those photos).
 Needs ../shared (or $FACESEARCH_SHARED); skips with a message when it is missing. Never copies LFW.
 """
 
@@ -44,11 +46,14 @@ class Pairs:
     fold: np.ndarray  # 0..4
 
 
-def read_pairs(lfw: Path, paths: list[Path]) -> Pairs:
+def read_pairs(lfw: Path, folds: int) -> tuple[list[Path], Pairs]:
+    """The photos (every LFW photo, or with folds < 5 those the pairs name) and the pairs of the first `folds`."""
+    pairs = [pair for pair in sets.lfw_pairs(lfw) if pair.fold < folds]
+    named = {stem for pair in pairs for stem in (pair.left, pair.right)}
+    paths = [path for path in sets.lfw_photos(lfw) if folds >= 5 or path.stem in named]
     index = {path.stem: i for i, path in enumerate(paths)}
-    pairs = sets.lfw_pairs(lfw)
-    return Pairs(np.array([index[p.left] for p in pairs]), np.array([index[p.right] for p in pairs]),
-                 np.array([p.same for p in pairs]), np.array([p.fold for p in pairs]))
+    return paths, Pairs(np.array([index[p.left] for p in pairs]), np.array([index[p.right] for p in pairs]),
+                        np.array([p.same for p in pairs]), np.array([p.fold for p in pairs]))
 
 
 def embed_all(variant: onnx.Variant, paths: list[Path]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -143,14 +148,13 @@ def main() -> int:
     parser = cli.parser(__doc__)
     parser.add_argument("--variants", default="fp32,int8")
     parser.add_argument("--calibrate", action="store_true", help="print cosine quantiles of the pairs")
+    parser.add_argument("--folds", type=int, default=5, choices=range(2, 6), help="pairs of the first N folds")
     args = parser.parse_args()
     if (shared := sets.shared_or_skip("faces/lfw/pairs.txt", "LFW accuracy")) is None:
         return 0
-    lfw = shared / "faces" / "lfw"
-    paths = sets.lfw_photos(lfw)
+    paths, pairs = read_pairs(shared / "faces" / "lfw", args.folds)
     identities = [p.parent.name for p in paths]
-    pairs = read_pairs(lfw, paths)
-    print(f"LFW folds 1-5: {len(paths)} photos, {len(set(identities))} people, {len(pairs.same)} pairs")
+    print(f"LFW folds 1-{args.folds}: {len(paths)} photos, {len(set(identities))} people, {len(pairs.same)} pairs")
     rows, quantiles = [], []
     for variant in args.variants.split(","):
         plain, flip, misses = embed_all(variant, paths)
@@ -159,8 +163,8 @@ def main() -> int:
             rows.append(row(variant, mode, misses, v, identities, emb))
             quantiles.append(cosine_quantiles(variant, mode, v))
     print(f"\nSimilarity 80 = cosine {float(similarity.to_cosine(80.0)):.3f}")
-    print(tables.aligned(["model", "embed", "missed", "5-fold CV %", "@Sim80 %", "TAR@80", "FAR@80", "TAR@FAR0.1%",
-                          "rank-1", "+distr."], rows, indent=""))
+    print(tables.aligned(["model", "embed", "missed", f"{args.folds}-fold CV %", "@Sim80 %", "TAR@80", "FAR@80",
+                          "TAR@FAR0.1%", "rank-1", "+distr."], rows, indent="", left=2))
     if args.calibrate:
         print("\ncalibration (cosines)\n" + "\n".join(quantiles))
     return 0

@@ -14,9 +14,9 @@ def _cells(header: Sequence[object], rows: Sequence[Sequence[object]]) -> tuple[
     return cells, [max(len(row[i]) for row in cells) for i in range(len(header))]
 
 
-def _line(row: list[str], widths: list[int]) -> list[str]:
-    """The first column left-aligned, the others right-aligned."""
-    return [cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+def _line(row: list[str], widths: list[int], left: int = 1) -> list[str]:
+    """The first `left` columns left-aligned, the others right-aligned."""
+    return [cell.ljust(w) if i < left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
 
 
 def boxed(title: str, header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
@@ -27,10 +27,10 @@ def boxed(title: str, header: Sequence[object], rows: Sequence[Sequence[object]]
     return "\n".join([*([title] if title else []), rule, lines[0], rule, *lines[1:], rule])
 
 
-def aligned(header: Sequence[object], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
-    """Plain columns two spaces apart, the first left-aligned, the others right-aligned."""
+def aligned(header: Sequence[object], rows: Sequence[Sequence[object]], indent: str = "  ", left: int = 1) -> str:
+    """Plain columns two spaces apart, the first `left` left-aligned (labels), the others right-aligned."""
     cells, widths = _cells(header, rows)
-    return "\n".join(indent + "  ".join(_line(row, widths)).rstrip() for row in cells)
+    return "\n".join(indent + "  ".join(_line(row, widths, left)).rstrip() for row in cells)
 
 
 def latency_row(label: str, values: Sequence[float]) -> list[object]:
