@@ -23,26 +23,14 @@ count is printed with each row).
 from __future__ import annotations
 
 import os
-import secrets
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import cli, tables
 from bench.common.progress import log
-from bench.common.server import (
-    Endpoint,
-    Rekognition,
-    backend_dynamodb,
-    backend_services,
-    free_port,
-    region,
-    rekognition,
-)
+from bench.common.server import Endpoint, Rekognition, backend_dynamodb, backend_services, rekognition, start_server
 from bench.common.sets import REPO
 from bench.common.timing import timed, turns
 from bench.search_api.breakdown import transaction_cost
@@ -57,39 +45,20 @@ MODES = ("items", "table")
 class Stack:
     mode: str
     backend: local_backend.Backend
-    serve: subprocess.Popen[str]
-    endpoint: Endpoint
+    endpoint: Endpoint  # the local.serve in front of it
 
     def stop(self) -> None:
-        self.serve.terminate()
-        self.serve.wait(timeout=20)
+        self.endpoint.stop()
         self.backend.stop()
 
 
-def start_stack(mode: str, port: int) -> Stack:
+def start_stack(mode: str) -> Stack:
     backend = local_backend.start(rollback=mode)
-    key_id, secret = "FSKBENCH" + secrets.token_hex(4).upper(), secrets.token_urlsafe(24)
-    env = {**os.environ, "FACESEARCH_AWS_ENDPOINT": backend.endpoint, "FACESEARCH_ACCESS_KEY_ID": key_id,
-           "FACESEARCH_SECRET_ACCESS_KEY": secret, "AWS_ACCESS_KEY_ID": "moto", "AWS_SECRET_ACCESS_KEY": "moto"}
-    for name in ("FACESEARCH_BACKEND", "TABLE_NAME", "BUCKET_NAME"):
-        env.pop(name, None)
-    serve = subprocess.Popen([sys.executable, "-m", "local.serve", "--port", str(port)], cwd=REPO, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ready = threading.Event()
-
-    def drain() -> None:
-        for line in serve.stdout:  # type: ignore[union-attr]
-            if "Ctrl-C stops it" in line:
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    if not ready.wait(120) or serve.poll() is not None:
+    try:
+        return Stack(mode, backend, start_server(startup_timeout=120, backend=backend.endpoint))
+    except BaseException:
         backend.stop()
-        raise SystemExit(f"local.serve ({mode}) did not start")
-    endpoint = Endpoint(f"http://127.0.0.1:{port}", key_id, secret, backend.endpoint, "facesearch",
-                        "facesearch-local", region())
-    return Stack(mode, backend, serve, endpoint)
+        raise
 
 
 def resident_mb(pid: int) -> float | None:
@@ -139,7 +108,7 @@ def report(rows: list[Row], sizes: list[int], calls: int) -> None:
     print(tables.aligned(header, [
         [size, mode, items, *(f"{1000 * seconds:.0f} ms" for seconds in (p50, worst, floor)),
          f"{transaction * 1000:.1f} ms", f"{rss:.0f} MB" if rss is not None else "n/a"]
-        for size, mode, items, p50, worst, floor, transaction, rss in rows], indent=""))
+        for size, mode, items, p50, worst, floor, transaction, rss in rows], indent="", left=0))
     by_key = {(size, mode): p50 for size, mode, _, p50, *_ in rows}
     for size in sizes:
         print(f"{size} faces: IndexFaces with moto's table copies / with item copies = "
@@ -152,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=8, help="IndexFaces (and DetectFaces) per size and backend")
     args = parser.parse_args(argv)
     image = PHOTO.read_bytes()
-    stacks = {mode: start_stack(mode, free_port()) for mode in MODES}
+    stacks = {mode: start_stack(mode) for mode in MODES}
     rows: list[Row] = []
     try:
         clients = {mode: rekognition(stack.endpoint) for mode, stack in stacks.items()}
