@@ -13,7 +13,8 @@ then runs bench/common/revision_worker.py in a subprocess with PYTHONPATH=<sourc
 venv's packages, and talks to it over a socket pair: images go in (paths, encoded bytes or pixel arrays),
 plain data comes back, each answer with the seconds its work took in that process. `working_tree()` runs
 today's code the same way (on the models of Settings.from_env()), so both sides of a comparison are measured
-alike. Works for every commit since the vision/ package (d81c96f); see the worker for the names it relies on.
+alike. The worker relies only on names every commit since the vision/ package (d81c96f) has (run with
+b032831, e6ce1ec and b0e0cb2^1); see revision_worker.py.
 """
 
 from __future__ import annotations

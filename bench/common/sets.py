@@ -67,12 +67,6 @@ def shared_or_skip(needs: str = "faces", what: str = "this bench") -> Path | Non
     return None
 
 
-def lfw_dir(shared: Path | None) -> Path | None:
-    """The LFW View 2 folds (images/, pairs.txt, people.txt), or None when they are missing."""
-    lfw = shared / "faces" / "lfw" if shared else None
-    return lfw if lfw is not None and (lfw / "people.txt").is_file() else None
-
-
 @dataclass(frozen=True)
 class Person:
     name: str
