@@ -12,14 +12,14 @@ the deployed function pays these phases once, before its snapshot, not on every 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
 
-from bench.common.data import REPO
+from bench.common import cli
+from bench.common.sets import REPO
 
 PHOTO = REPO / "tests" / "fixtures" / "faces" / "london_021_neutral.jpg"
 PHASES = ("import app", "build services", "load models", "first DetectFaces (decode + analyze)")
@@ -67,7 +67,7 @@ def slowest_imports(threads: int, count: int = 15) -> list[tuple[int, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--importtime", action="store_true")

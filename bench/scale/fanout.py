@@ -1,4 +1,4 @@
-"""Fan-out for bench/scale.py: worker processes scan slices of compact shards as Lambda invocations would,
+"""Section 7 of bench.scale, the fan-out: worker processes scan slices of compact shards as Lambda invocations would,
 and a model turns the measured parts into end-to-end latencies for collections of any size.
 
 Measured here: the time one worker (one core) takes to scan a slice and merge its shards' shortlists, the
@@ -13,11 +13,12 @@ import math
 import multiprocessing
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from multiprocessing.connection import Connection
 
 import numpy as np
 
+from bench.scale.collection import MILLION, TIMED_COSINE, TIMED_K, Collection
 from facesearch.index import quantized as q
 
 
@@ -138,3 +139,69 @@ def model(faces: int, slice_rows: int, slice_ms: np.ndarray, merge_ms: dict[int,
     slice_mb = min(faces, slice_rows) * bytes_per_face / 1e6
     cold = params.s3_first_byte_ms + slice_mb / params.s3_mb_per_s * 1e3
     return Modelled(faces, slices, float(np.percentile(total, 50)), float(np.percentile(total, 95)), cold)
+
+
+def section_fanout(collection: Collection, queries: np.ndarray, slice_rows: int, shard_rows: int, workers: int,
+                   params: CloudParams, rng: np.random.Generator) -> None:
+    per_slice = max(1, slice_rows // shard_rows)
+    slices = [collection.shards[i : i + per_slice] for i in range(0, len(collection.shards), per_slice)]
+    pool = WorkerPool(slices, workers)
+    try:
+        slice_ms, slice_cpu_ms, merge_ms_run, payloads, finals = [], [], [], [], []
+        shortlists: list[q.Shortlist] = []
+        for query in queries:
+            results = pool.search(query, TIMED_K, TIMED_COSINE)
+            full = [r for r, shards in zip(results, _owned(slices, workers), strict=True)
+                    if sum(len(s) for s in shards) == per_slice * shard_rows]
+            slice_ms += [r.seconds * 1e3 for r in (full or results)]
+            slice_cpu_ms += [r.cpu_seconds * 1e3 for r in (full or results)]
+            payloads += [payload_bytes(r.shortlist) for r in results]
+            started = time.perf_counter()
+            merged = q.merge([r.shortlist for r in results], TIMED_K, TIMED_COSINE)
+            merge_ms_run.append((time.perf_counter() - started) * 1e3)
+            finals.append(len(merged.face_ids))
+            shortlists += [r.shortlist for r in results]
+    finally:
+        pool.close()
+    targets = (MILLION, 5 * MILLION, 20 * MILLION)
+    other_rows = (500_000, 2 * MILLION, 5 * MILLION)
+    counts = {max(1, math.ceil(f / rows)) for f in targets for rows in (slice_rows, *other_rows)}
+    merge_ms = {count: _merge_ms(shortlists, count, rng) for count in sorted(counts)}
+    slice_arr, slice_cpu = np.array(slice_ms), np.array(slice_cpu_ms)
+    print(f"\n7. fan-out: {len(slices)} slices of up to {per_slice * shard_rows:,} faces over {workers} worker "
+          f"processes, {len(queries)} queries (MaxFaces {TIMED_K}, cosine >= {TIMED_COSINE})")
+    print(f"   per-slice scan+merge (one core): p50 {np.percentile(slice_arr, 50):.1f} ms, "
+          f"p95 {np.percentile(slice_arr, 95):.1f} ms elapsed; CPU time p50 {np.percentile(slice_cpu, 50):.1f}, "
+          f"p95 {np.percentile(slice_cpu, 95):.1f} ms; answer payload p50 {np.median(payloads) / 1e3:.1f} KB")
+    print(f"   caller's merge of {len(slices)} shortlists: p50 {np.median(merge_ms_run):.2f} ms; "
+          f"final shortlist p50 {np.median(finals):.0f} faces (face items read)")
+    print("   parameters: " + ", ".join(f"{f.name}={getattr(params, f.name)}" for f in fields(params)))
+    bytes_per_face = collection.shards[0].nbytes / len(collection.shards[0])
+    print("   modelled end-to-end (query vector in, face items read), from the elapsed | the CPU-time slice times:")
+    print(f"   {'faces':>12}{'slice rows':>12}{'slices':>8}{'p50 ms':>9}{'p95 ms':>9}{'| p50':>8}{'p95':>7}"
+          f"{'cold +ms':>10}")
+    rows_measured = per_slice * shard_rows
+    final_sizes = np.array(finals)
+    for faces, rows in [(f, slice_rows) for f in targets] + [(20 * MILLION, r) for r in other_rows]:
+        scale = rows / rows_measured  # other slice sizes: the measured slice time scaled linearly
+        wall = model(faces, rows, slice_arr * scale, merge_ms, final_sizes, bytes_per_face, params, rng)
+        cpu = model(faces, rows, slice_cpu * scale, merge_ms, final_sizes, bytes_per_face, params, rng)
+        note = "" if rows == slice_rows else "  (slice time scaled)"
+        print(f"   {faces:12,}{rows:12,}{wall.slices:8}{wall.p50_ms:9.1f}{wall.p95_ms:9.1f}{cpu.p50_ms:8.1f}"
+              f"{cpu.p95_ms:7.1f}{wall.cold_extra_ms:10.0f}{note}")
+
+
+def _merge_ms(shortlists: list[q.Shortlist], count: int, rng: np.random.Generator) -> np.ndarray:
+    """The caller's merge of `count` slice answers, drawn from the measured ones."""
+    samples = []
+    for _ in range(30):
+        parts = [shortlists[i] for i in rng.integers(0, len(shortlists), count)]
+        started = time.perf_counter()
+        q.merge(parts, TIMED_K, TIMED_COSINE)
+        samples.append((time.perf_counter() - started) * 1e3)
+    return np.array(samples)
+
+
+def _owned(slices: list[list[q.QuantizedShard]], workers: int) -> list[list[q.QuantizedShard]]:
+    """Slices in the order WorkerPool.search returns their results."""
+    return [slices[i] for w in range(workers) for i in range(w, len(slices), workers)]

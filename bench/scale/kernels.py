@@ -31,7 +31,7 @@ def _options() -> ort.SessionOptions:
 
 def _model(graph: onnx.GraphProto) -> bytes:
     opsets = [helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=8).SerializeToString()
+    return bytes(helper.make_model(graph, opset_imports=opsets, ir_version=8).SerializeToString())
 
 
 def matmul_integer(codes: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:

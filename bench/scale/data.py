@@ -77,4 +77,4 @@ def impostor_cosines(identities: np.ndarray, embeddings: np.ndarray, rng: np.ran
     a = rng.integers(0, len(embeddings), pairs)
     b = rng.integers(0, len(embeddings), pairs)
     different = identities[a] != identities[b]
-    return np.einsum("ij,ij->i", embeddings[a[different]], embeddings[b[different]])
+    return np.asarray(np.einsum("ij,ij->i", embeddings[a[different]], embeddings[b[different]]))
