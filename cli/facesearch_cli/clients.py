@@ -60,5 +60,6 @@ def s3_client(profile: str | None, region: str | None, endpoint_url: str | None)
     session = boto3.session.Session(profile_name=profile, region_name=region)
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
     ignore = endpoint is None and bool(os.environ.get("AWS_ENDPOINT_URL"))
-    config = Config(ignore_configured_endpoint_urls=True) if ignore else None
+    # botocore takes this option since 1.31; botocore-stubs does not list it
+    config = Config(ignore_configured_endpoint_urls=True) if ignore else None  # type: ignore[call-arg]
     return session.client("s3", endpoint_url=endpoint, config=config)
