@@ -1,11 +1,15 @@
-"""`facesearch video`'s pure parts: time ranges from sample timestamps and the tables."""
+"""`facesearch video`'s pure parts: time ranges from sample timestamps, the tables, the job's token and upload
+key, and the poll loop against a fake client."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from facesearch_cli import video
 from facesearch_cli.video_report import (
     clock,
     face_count_rows,
@@ -90,3 +94,111 @@ def test_the_video_line_names_the_object_and_its_metadata():
                               "Codec": "h264"}}
     assert video_line(page) == "s3://b/k/v.mp4: 10.0 s, 640x360, 25 fps, h264"
     assert video_line({"Video": {"S3Object": {"Bucket": "b", "Name": "v.mp4"}}}) == "s3://b/v.mp4"
+
+
+# --- the job's identity ------------------------------------------------------------------------------------
+
+
+def test_the_token_names_the_video_and_the_parameters_and_fits_the_model():
+    clip = video.VideoObject("b", "k.mp4", '"etag1"')
+    token = video.request_token(video.SEARCH, clip, {"CollectionId": "c", "FaceMatchThreshold": 80.0})
+    assert re.fullmatch(r"[a-zA-Z0-9-_]{1,64}", token)  # ClientRequestToken's pattern and length
+    assert token == video.request_token(video.SEARCH, clip, {"FaceMatchThreshold": 80.0, "CollectionId": "c"})
+    others = [
+        video.request_token(video.SEARCH, clip, {"CollectionId": "c", "FaceMatchThreshold": 90.0}),
+        video.request_token(video.SEARCH, video.VideoObject("b", "k.mp4", '"etag2"'),
+                            {"CollectionId": "c", "FaceMatchThreshold": 80.0}),  # the object was replaced
+        video.request_token(video.DETECTION, clip, {"CollectionId": "c", "FaceMatchThreshold": 80.0}),
+        video.request_token(video.SEARCH, clip, {"CollectionId": "c", "FaceMatchThreshold": 80.0}, nonce="x"),
+    ]
+    assert len({token, *others}) == 5
+
+
+def test_uploads_are_keyed_by_content_and_a_matching_object_is_not_sent_again():
+    digest = "ab" * 32
+    assert video.upload_key("facesearch-video/", digest, "my clip.mp4") == "facesearch-video/" + "ab" * 8 + \
+        "/my clip.mp4"
+    assert video.upload_key("", digest, "v.mp4") == "ab" * 8 + "/v.mp4"
+    assert video.holds({"ContentLength": 10, "Metadata": {"sha256": digest}}, 10, digest)
+    assert video.holds({"ContentLength": 10, "Metadata": {}}, 10, digest)  # put there by other means
+    assert not video.holds({"ContentLength": 10, "Metadata": {"sha256": "cd" * 32}}, 10, digest)
+    assert not video.holds({"ContentLength": 9}, 10, digest)
+    assert not video.holds(None, 10, digest)
+
+
+@pytest.mark.parametrize("location", ["s3://bucket", "s3://bucket/", "s3:///key"])
+def test_an_s3_video_needs_a_bucket_and_a_key(location):
+    with pytest.raises(ValueError, match="s3://bucket/key"):
+        video.parse_s3(location)
+
+
+# --- waiting --------------------------------------------------------------------------------------------------
+
+
+class FakeRekognition:
+    """GetFaceSearch answering IN_PROGRESS a few times (throttled once), then SUCCEEDED in two pages."""
+
+    def __init__(self, running: int) -> None:
+        self.running = running
+        self.calls: list[dict[str, Any]] = []
+        self.throttled = False
+
+    def get_face_search(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
+        if not self.throttled:
+            self.throttled = True
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "GetFaceSearch")
+        if self.running:
+            self.running -= 1
+            return {"JobStatus": "IN_PROGRESS", "Persons": [], "ResponseMetadata": {}}
+        if request.get("NextToken") == "2":
+            return {"JobStatus": "SUCCEEDED", "Persons": [{"Timestamp": 2}]}
+        return {"JobStatus": "SUCCEEDED", "Persons": [{"Timestamp": 1}], "NextToken": "2"}
+
+
+def test_wait_polls_with_growing_intervals_then_pages_sorted_by_index(monkeypatch):
+    monkeypatch.setattr("facesearch_cli.bulk.random.uniform", lambda low, high: 0.0)
+    client, slept, seen = FakeRekognition(running=4), [], []
+    first = video.wait(client, video.SEARCH, "job", seen.append, slept.append)
+    assert slept == [2.0, 3.0, 4.5, 5.0]  # every 2 s, growing to every 5 s
+    assert [page["JobStatus"] for page in seen] == ["IN_PROGRESS"] * 4 + ["SUCCEEDED"]
+    assert "ResponseMetadata" not in seen[0]
+    assert all(call == {"JobId": "job", "MaxResults": 1000, "SortBy": "INDEX"} for call in client.calls)
+    got = [item["Timestamp"] for page in video.pages(client, video.SEARCH, "job", first) for item in page["Persons"]]
+    assert got == [1, 2] and client.calls[-1]["NextToken"] == "2"
+
+
+def test_the_subcommands_map_to_their_start_operation_and_parameters():
+    from facesearch_cli.main import build_parser
+    from facesearch_cli.video_command import job_request
+
+    parse = build_parser().parse_args
+    assert job_request(parse(["video", "search", "v.mp4", "--collection", "c"])) == (
+        video.SEARCH, {"CollectionId": "c", "FaceMatchThreshold": 80.0})
+    assert job_request(parse(["video", "search", "v.mp4", "--collection", "c", "--threshold", "95"]))[1][
+        "FaceMatchThreshold"] == 95.0
+    assert job_request(parse(["video", "faces", "v.mp4"])) == (video.DETECTION, {"FaceAttributes": "DEFAULT"})
+    assert job_request(parse(["video", "faces", "s3://b/v.mp4", "--attributes", "ALL"]))[1] == {
+        "FaceAttributes": "ALL"}
+    results = parse(["video", "results", "a" * 64, "--json"])
+    assert results.job_id == "a" * 64 and results.json and results.gap == 1.0
+
+
+class FakeS3:
+    def __init__(self, code: str | None) -> None:
+        self.code = code
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        if self.code:
+            raise ClientError({"Error": {"Code": self.code, "Message": "Forbidden"}}, "HeadObject")
+        return {"ETag": '"abc"', "ContentLength": 3}
+
+
+def test_an_s3_video_is_known_by_its_etag_and_by_bucket_and_key_when_it_cannot_be_read_here():
+    assert video.s3_video(FakeS3(None), "b", "v.mp4") == video.VideoObject("b", "v.mp4", '"abc"')
+    warnings: list[str] = []
+    assert video.s3_video(FakeS3("403"), "b", "v.mp4", warnings.append) == video.VideoObject("b", "v.mp4")
+    assert warnings == ["cannot read s3://b/v.mp4 with your S3 keys (403: Forbidden); the job is known by its "
+                        "bucket and key only"]
+    with pytest.raises(ValueError, match="no such object"):
+        video.s3_video(FakeS3("404"), "b", "v.mp4")
