@@ -15,7 +15,12 @@ per action. It runs in its own process, so moto's Python work does not take the 
 handler's threads, and it exits when the parent does: it watches its stdin, a pipe from the parent,
 which closes however the parent ends (even kill -9).
 
-    python -m local.backend [--port N]   # prints "listening on http://127.0.0.1:<port>", then serves
+With --data-dir, S3 and DynamoDB are durable (local/durable.py): each write answered 2xx is appended to
+the service's write-ahead log inside the service's lock, before the answer is sent, and the logs are
+replayed at the next start before the backend listens.
+
+    python -m local.backend [--port N] [--data-dir DIR [--fresh] [--fsync]]
+    # prints what it restored, then "listening on http://127.0.0.1:<port>", then serves
 """
 
 from __future__ import annotations
@@ -25,13 +30,18 @@ import contextlib
 import io
 import logging
 import os
+import secrets
 import subprocess
 import sys
 import threading
+import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from local.durable import Compaction, Journal, Record, ServiceJournal
 
 READY = "listening on "
 SERVICES = ("dynamodb", "s3")  # the services the facesearch function uses; anything else shares one lock ...
@@ -46,15 +56,18 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
 def service_of(environ: Mapping[str, Any]) -> str:
-    """The AWS service a request is for, from its SigV4 credential scope (`Credential=id/date/region/svc/...`).
+    """The AWS service a request is for, from its SigV4 credential scope (`Credential=id/date/region/svc/...`),
+    in the Authorization header or, for a presigned URL, the X-Amz-Credential query parameter.
 
-    A request without one (unsigned, or presigned with the scope in the query) gets "" and the shared lock.
+    An unsigned request gets "" and the shared lock.
     """
     authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
     _, found, rest = authorization.partition("Credential=")
-    if not found:
-        return ""
-    scope = rest.split(",", 1)[0].strip().split("/")
+    if found:
+        scope = rest.split(",", 1)[0].strip().split("/")
+    else:
+        query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
+        scope = query.get("X-Amz-Credential", [""])[0].split("/")
     return scope[3] if len(scope) >= 5 else ""
 
 
@@ -68,10 +81,15 @@ def read_body(environ: Environ) -> bytes:
 
 
 class OneRequestAtATime:
-    """WSGI middleware: each service's requests run one at a time; their I/O does not hold the lock."""
+    """WSGI middleware: each service's requests run one at a time; their I/O does not hold the lock.
 
-    def __init__(self, app: WSGIApp) -> None:
+    With a journal, a durable service's request runs with its own seed and clock (local/moto_determinism.py)
+    and, answered 2xx and able to change state, is appended to the service's log before the answer leaves.
+    """
+
+    def __init__(self, app: WSGIApp, journal: Journal | None = None) -> None:
         self.app = app
+        self.journal = journal
         self.locks = {name: threading.Lock() for name in (*SERVICES, "")}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
@@ -79,6 +97,17 @@ class OneRequestAtATime:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         service = service_of(environ)
+        durable = self.journal.get(service) if self.journal is not None else None
+        lock = contextlib.nullcontext() if service in UNSERIALISED else self.locks.get(service, self.locks[""])
+        with lock:
+            if durable is None:
+                status, headers, answer = self._run(environ)
+            else:
+                status, headers, answer = self._run_durably(durable, environ, body)
+        start_response(status, headers)
+        return [answer]
+
+    def _run(self, environ: Environ) -> tuple[str, list[tuple[str, str]], bytes]:
         started: list[tuple[str, list[tuple[str, str]]]] = []
         chunks: list[bytes] = []
 
@@ -86,24 +115,77 @@ class OneRequestAtATime:
             started[:] = [(status, headers)]
             return chunks.append
 
-        lock = contextlib.nullcontext() if service in UNSERIALISED else self.locks.get(service, self.locks[""])
-        with lock:
-            result = self.app(environ, capture)
-            try:
-                chunks.extend(result)  # the whole answer is built inside the lock, sent outside it
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+        result = self.app(environ, capture)
+        try:
+            chunks.extend(result)  # the whole answer is built inside the lock, sent outside it
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
         status, headers = started[0]
-        start_response(status, headers)
-        return [b"".join(chunks)]
+        return status, headers, b"".join(chunks)
+
+    def _run_durably(self, durable: ServiceJournal, environ: Environ,
+                     body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        from local import durable as durable_module
+        from local.moto_determinism import fixed
+
+        if durable.failed:
+            return _failure(durable.failed)
+        request = durable_module.capture(environ)
+        seed, now = secrets.randbits(63), time.time()
+        with fixed(seed, now):
+            status, headers, answer = self._run(environ)
+        if status[:1] == "2" and durable.model.is_write(request):
+            try:
+                durable.append(Record(request, body, now, seed))
+            except OSError as error:
+                durable.failed = (f"the {durable.model.service} log in {durable.directory} could not be written "
+                                  f"({error}); what this backend holds in memory is no longer durable. Free the "
+                                  "disk and restart make serve: every write acknowledged before this one is kept")
+                print(f"facesearch backend: {durable.failed}", file=sys.stderr, flush=True)
+                return _failure(durable.failed)
+            if durable.wants_compaction():
+                durable.compacting = True
+                threading.Thread(target=self._compact, args=(durable,), daemon=True).start()
+        return status, headers, answer
+
+    def _compact(self, durable: ServiceJournal) -> None:
+        """Fold a long log into a new snapshot, holding the service's lock (its requests wait meanwhile)."""
+        try:
+            with self.locks[durable.model.service]:
+                durable.compact()
+        finally:
+            durable.compacting = False
 
 
-def moto_app() -> WSGIApp:
+def _failure(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    return "503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8")], message.encode("utf-8")
+
+
+def moto_app(journal: Journal | None = None) -> OneRequestAtATime:
+    """moto's WSGI app behind the one-request-at-a-time middleware; a journal's logs are replayed into it first."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    return OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    app = DomainDispatcherApplication(create_backend_app)
+    if journal is not None:
+        for report in journal.recover(app):
+            for warning in report.warnings:
+                print(f"warning: {report.service}: {warning}", flush=True)
+            print(f"restored {report.line()}", flush=True)
+    return OneRequestAtATime(app, journal)
+
+
+def open_journal(data_dir: Path, fresh: bool = False, fsync: bool = False,
+                 compaction: Compaction | None = None) -> Journal:
+    """The durable S3 and DynamoDB of a data directory (its lock is held until this process ends)."""
+    from local import moto_determinism
+    from local.durable import DataDir
+    from local.durable_dynamodb import DynamoDBModel
+    from local.durable_s3 import S3Model
+
+    moto_determinism.install()
+    return Journal(DataDir(data_dir, fresh=fresh), [DynamoDBModel(), S3Model()], fsync=fsync, compaction=compaction)
 
 
 def exit_with_parent(stdin: IO[bytes]) -> None:
@@ -123,15 +205,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rollback", choices=("items", "table"), default="items",
                         help="what a transaction copies to roll back: the items it names (local/moto_transactions.py)"
                              " or, as moto does, the whole table per action (for benchmarks)")
+    parser.add_argument("--data-dir", type=Path, help="keep S3 and DynamoDB here (local/durable.py); without it, "
+                                                      "in memory only")
+    parser.add_argument("--fresh", action="store_true", help="with --data-dir: delete what it holds, start empty")
+    parser.add_argument("--fsync", action="store_true",
+                        help="with --data-dir: each write reaches the disk before it is answered (survives a power "
+                             "loss, not just a crash of this process)")
+    rule = Compaction()
+    parser.add_argument("--compact-records", type=int, default=rule.min_records,
+                        help="fold a log into a new snapshot once it has more records than this and than the state")
+    parser.add_argument("--compact-bytes", type=int, default=rule.min_bytes,
+                        help="... or more bytes than this and than the state")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if args.exit_with_stdin:  # also while replaying: a parent killed meanwhile must not leave this behind
+        threading.Thread(target=exit_with_parent, args=(sys.stdin.buffer,), daemon=True).start()
     if args.rollback == "items":
         from local import moto_transactions
 
         moto_transactions.install()
-    server = make_server(args.host, args.port, moto_app(), threaded=True)
-    if args.exit_with_stdin:
-        threading.Thread(target=exit_with_parent, args=(sys.stdin.buffer,), daemon=True).start()
+    journal = None
+    if args.data_dir is not None:
+        from local.durable import DataDirError
+        from local.wal import NewerFormat
+
+        try:
+            journal = open_journal(args.data_dir, fresh=args.fresh, fsync=args.fsync,
+                                   compaction=Compaction(args.compact_records, args.compact_bytes))
+            app = moto_app(journal)
+        except (DataDirError, NewerFormat) as error:
+            print(f"error: {error}", flush=True)
+            return 2
+    else:
+        app = moto_app()
+    server = make_server(args.host, args.port, app, threaded=True)
     print(f"{READY}http://{args.host}:{server.server_port}", flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe after that line: never fill it
     server.serve_forever()
@@ -144,6 +251,7 @@ class Backend:
 
     endpoint: str
     process: subprocess.Popen[bytes]
+    notes: tuple[str, ...] = field(default=())  # what it printed before it listened (what it restored)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -154,21 +262,34 @@ class Backend:
             self.process.wait()
 
 
-def start(port: int = 0, timeout: float = 60.0, rollback: str = "items") -> Backend:
-    """Start the backend process and wait until it listens; it dies with this process."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.backend", "--port", str(port), "--exit-with-stdin", "--rollback", rollback],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
-    )
+def start(port: int = 0, timeout: float | None = 60.0, rollback: str = "items", data_dir: Path | None = None,
+          fresh: bool = False, fsync: bool = False, compaction: tuple[int, int] | None = None) -> Backend:
+    """Start the backend process and wait until it listens; it dies with this process.
+
+    With `data_dir`, its S3 and DynamoDB are durable there; the start waits for the replay as long as the
+    process lives (`timeout` then counts from the last line it printed).
+    """
+    command = [sys.executable, "-m", "local.backend", "--port", str(port), "--exit-with-stdin", "--rollback", rollback]
+    if data_dir is not None:
+        command += ["--data-dir", str(data_dir), *(["--fresh"] if fresh else []), *(["--fsync"] if fsync else [])]
+        if compaction is not None:
+            command += ["--compact-records", str(compaction[0]), "--compact-bytes", str(compaction[1])]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               cwd=Path(__file__).resolve().parents[1])
     assert process.stdout is not None
-    line = _readline_within(process.stdout, timeout)
-    if not line.startswith(READY):
-        process.kill()
-        raise RuntimeError(f"the local backend did not start (exit code {process.poll()}): {line!r}")
-    return Backend(line[len(READY):].strip(), process)
+    notes: list[str] = []
+    while True:
+        line = _readline_within(process.stdout, timeout)
+        if line.startswith(READY):
+            return Backend(line[len(READY):].strip(), process, tuple(notes))
+        if not line:
+            process.kill()
+            detail = "".join(f"\n  {note}" for note in notes)
+            raise RuntimeError(f"the local backend did not start (exit code {process.poll()}){detail}")
+        notes.append(line.rstrip("\n"))
 
 
-def _readline_within(stream: IO[bytes], timeout: float) -> str:
+def _readline_within(stream: IO[bytes], timeout: float | None) -> str:
     lines: list[bytes] = []
     reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
     reader.start()

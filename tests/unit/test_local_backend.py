@@ -17,6 +17,11 @@ def test_the_service_comes_from_the_sigv4_credential_scope():
     assert service_of({"HTTP_AUTHORIZATION": SCOPE.format("s3")}) == "s3"
 
 
+def test_a_presigned_url_names_its_service_in_the_query():
+    query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=moto%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+    assert service_of({"QUERY_STRING": query}) == "s3"
+
+
 def test_a_request_without_a_credential_scope_has_no_service():
     assert service_of({}) == ""
     assert service_of({"HTTP_AUTHORIZATION": "Basic abc"}) == ""

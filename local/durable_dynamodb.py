@@ -1,0 +1,119 @@
+"""DynamoDB's part of the durable backend: which requests are writes, and its snapshot.
+
+A snapshot holds, for each table, the requests that made and configured it (CreateTable, UpdateTable,
+UpdateTimeToLive, TagResource... as they were sent, replayed with their own time so CreationDateTime
+stays), then its items as they are now, in records of up to ITEMS_PER_RECORD items (DynamoDB JSON, one
+item a line), put back with moto's own put_item. Requests that are neither (DynamoDB streams, backups,
+exports) are not kept past a snapshot; the service uses none of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from local.durable import Blobs, Meta, Record
+
+ITEMS_PER_RECORD = 1000
+READ_PREFIXES = ("Get", "BatchGet", "Describe", "List", "Query", "Scan", "TransactGet")
+ITEM_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+                         "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
+TableKey = tuple[str, str]  # (region, table name)
+
+
+def operation(environ: Mapping[str, str]) -> str:
+    """`DynamoDB_20120810.PutItem` -> `PutItem`."""
+    return environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+
+
+def region(environ: Mapping[str, str]) -> str:
+    """The region of the SigV4 credential scope (moto files the request under it)."""
+    scope = environ.get("HTTP_AUTHORIZATION", "").partition("Credential=")[2].split(",", 1)[0].split("/")
+    return scope[2] if len(scope) >= 5 else "us-east-1"
+
+
+def table_of(body: Mapping[str, Any]) -> str | None:
+    """The table a table-level request is about: TableName, or the last part of a table ARN."""
+    name = body.get("TableName")
+    if isinstance(name, str):
+        return name
+    arn = body.get("ResourceArn")
+    if isinstance(arn, str) and ":table/" in arn:
+        return arn.split(":table/", 1)[1].split("/", 1)[0]
+    return None
+
+
+class DynamoDBModel:
+    service = "dynamodb"
+
+    def __init__(self) -> None:
+        self.tables: dict[TableKey, list[Record]] = {}  # each table's own requests, CreateTable first
+        self.other: list[Record] = []  # table-level requests about no table this knows
+
+    def is_write(self, environ: Mapping[str, str]) -> bool:
+        return not operation(environ).startswith(READ_PREFIXES)
+
+    def observe(self, record: Record) -> None:
+        name = operation(record.environ)
+        if name in ITEM_WRITES:
+            return  # the items themselves are in the snapshot
+        try:
+            body = json.loads(record.body or b"{}")
+        except ValueError:
+            body = {}
+        table = table_of(body) if isinstance(body, dict) else None
+        key = (region(record.environ), table or "")
+        if name == "CreateTable" and table:
+            self.tables[key] = [record]
+        elif name == "DeleteTable":
+            self.tables.pop(key, None)
+        elif key in self.tables:
+            self.tables[key].append(record)
+        else:
+            self.other.append(record)
+
+    def snapshot(self, blobs: Blobs) -> Iterator[tuple[Meta, bytes]]:
+        from moto.dynamodb.models.utilities import dynamo_json_dump
+
+        for records in self.tables.values():
+            for record in records:
+                yield record.meta(), record.body
+        for record in self.other:
+            yield record.meta(), record.body
+        for account, region_name, table in _tables():
+            batch: list[bytes] = []
+            for item in table.all_items():
+                batch.append(dynamo_json_dump(item.to_json()["Attributes"]).encode("utf-8"))
+                if len(batch) == ITEMS_PER_RECORD:
+                    yield _items(account, region_name, table.name, batch)
+                    batch = []
+            if batch:
+                yield _items(account, region_name, table.name, batch)
+
+    def restore(self, meta: Meta, body: bytes, blobs: Blobs) -> None:
+        from moto.dynamodb.models import dynamodb_backends
+
+        if meta.get("type") != "dynamodb-items":
+            raise ValueError(f"not a DynamoDB state record: {meta.get('type')!r}")
+        table = dynamodb_backends[meta["account"]][meta["region"]].get_table(meta["table"])
+        for line in body.splitlines():
+            table.put_item(json.loads(line), overwrite=True)
+
+    def units(self) -> int:
+        return sum(len(table) for _, _, table in _tables())
+
+
+def _items(account: str, region_name: str, table: str, lines: list[bytes]) -> tuple[Meta, bytes]:
+    meta = {"type": "dynamodb-items", "account": account, "region": region_name, "table": table,
+            "items": len(lines)}
+    return meta, b"\n".join(lines)
+
+
+def _tables() -> Iterator[tuple[str, str, Any]]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    for account, regions in list(dynamodb_backends.items()):
+        for region_name, backend in list(regions.items()):
+            for table in list(backend.tables.values()):
+                yield account, region_name, table
