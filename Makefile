@@ -29,8 +29,9 @@ $(MODELS_DIR)/MANIFEST.json: $(VENV)/.installed $(MODEL_INPUTS)
 
 models: $(MODELS_DIR)/MANIFEST.json
 
+# The embedded backend keeps its data in FACESEARCH_DATA_DIR (default .cache/local-data); FRESH=1 empties it first.
 serve: venv models
-	$(PY) -m local.serve --port $(PORT)
+	$(PY) -m local.serve --port $(PORT) $(if $(filter 1 yes true,$(FRESH)),--fresh)
 
 test: venv models
 	$(PY) -m pytest -q

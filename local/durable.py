@@ -214,16 +214,18 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        parts = [f"{self.service}: {self.units:,} {'objects' if self.service == 's3' else 'items'}",
-                 f"{self.snapshot_records:,} snapshot records" + (f" ({self.snapshot})" if self.snapshot else ""),
-                 f"{self.log_records:,} log records ({self.log_bytes:,} bytes)"]
+        if not (self.snapshot or self.log_records or self.cut_bytes):
+            return f"{self.service}: nothing yet"
+        unit = "objects" if self.service == "s3" else "items"
+        parts = [f"{self.snapshot}: {self.snapshot_records:,} records" if self.snapshot else "no snapshot",
+                 f"log: {self.log_records:,} records, {self.log_bytes:,} bytes"]
         if self.cut_bytes:
             parts.append(f"cut a torn tail of {self.cut_bytes:,} bytes")
         if self.failed_records:
             parts.append(f"{self.failed_records} records failed to replay")
         if self.compacted:
             parts.append("compacted")
-        return ", ".join(parts) + f" in {self.seconds:.1f} s"
+        return f"{self.service}: {self.units:,} {unit} in {self.seconds:.1f} s ({'; '.join(parts)})"
 
 
 @dataclass(frozen=True)

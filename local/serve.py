@@ -2,9 +2,10 @@
 
 Each HTTP request becomes the Function URL event the deployed function gets, so what answers
 locally is the same code, auth included (local/function_url.py; the HTTP server and its limits are
-local/http_server.py). By default an embedded moto process is the backend (local/backend.py); set
-FACESEARCH_AWS_ENDPOINT (any S3/DynamoDB-compatible endpoint) or FACESEARCH_BACKEND=aws (real AWS,
-with your usual AWS credentials) to use another one.
+local/http_server.py). By default an embedded moto process is the backend (local/backend.py), and what
+it acknowledges is kept in FACESEARCH_DATA_DIR (default .cache/local-data; local/durable.py) across
+restarts, kill -9 included; --fresh starts empty. Set FACESEARCH_AWS_ENDPOINT (any S3/DynamoDB-compatible
+endpoint) or FACESEARCH_BACKEND=aws (real AWS, with your usual AWS credentials) to use another backend.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from local.http_server import Limits, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS_FILE = ROOT / ".cache" / "dev-keys.json"
+DATA_DIR = ROOT / ".cache" / "local-data"
+
+
+def data_dir() -> Path:
+    """Where the embedded backend keeps its data: FACESEARCH_DATA_DIR, else .cache/local-data."""
+    return Path(os.environ.get("FACESEARCH_DATA_DIR") or DATA_DIR).resolve()
 
 
 def dev_keys() -> tuple[str, str]:
@@ -44,11 +51,18 @@ def dev_keys() -> tuple[str, str]:
     return key_id, secret
 
 
-def start_backend() -> Backend | None:
+def start_backend(fresh: bool = False, fsync: bool = False) -> Backend | None:
     """Start the embedded moto process unless another backend is configured; returns it, to stop."""
     if os.environ.get("FACESEARCH_BACKEND") == "aws" or os.environ.get("FACESEARCH_AWS_ENDPOINT"):
         return None
-    backend = local_backend.start(port=int(os.environ.get("FACESEARCH_MOTO_PORT") or 0))
+    print(f"local data: {data_dir()}" + (" (emptied: --fresh)" if fresh else ""), flush=True)
+    try:
+        backend = local_backend.start(port=int(os.environ.get("FACESEARCH_MOTO_PORT") or 0), timeout=None,
+                                      data_dir=data_dir(), fresh=fresh, fsync=fsync)
+    except RuntimeError as error:
+        raise SystemExit(str(error)) from None
+    for note in backend.notes:
+        print(f"  {note}", flush=True)
     os.environ["FACESEARCH_AWS_ENDPOINT"] = backend.endpoint
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "moto")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "moto")
@@ -83,7 +97,16 @@ def provision() -> None:
     create_bucket(s3_client(settings), settings.bucket_name, settings.region)
 
 
-def usage(endpoint: str, key_id: str, secret: str, region: str) -> str:
+def stopping(backend: Backend | None, fsync: bool) -> str:
+    if backend is None:
+        return "Ctrl-C stops it."
+    durability = "through a crash, a kill -9 or a power loss (--fsync)" if fsync else \
+        "through a crash or a kill -9; --fsync: a power loss too"
+    return f"Ctrl-C stops it; the data stays in {data_dir()} ({durability}). make serve FRESH=1 starts empty."
+
+
+def usage(endpoint: str, key_id: str, secret: str, region: str, backend: Backend | None = None,
+          fsync: bool = False) -> str:
     return f"""
 facesearch is listening on {endpoint}  (region {region}; backend {os.environ.get('FACESEARCH_AWS_ENDPOINT', 'AWS')})
 
@@ -104,7 +127,7 @@ aws CLI:
 demo page (drop a photo, see every face and its matches; the keys are in the link's #fragment):
   {demo.demo_url(endpoint, key_id, secret, region)}
 
-Ctrl-C stops it (moto keeps its data in memory only).
+{stopping(backend, fsync)}
 """
 
 
@@ -119,12 +142,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a connection may stay silent before it is closed")
     parser.add_argument("--request-timeout", type=float, default=defaults.request_timeout,
                         help="seconds a request may take to arrive, first byte to last")
+    parser.add_argument("--fresh", action="store_true",
+                        help="delete what the embedded backend kept (FACESEARCH_DATA_DIR) and start empty")
+    parser.add_argument("--fsync", action="store_true", default=os.environ.get("FACESEARCH_FSYNC") == "1",
+                        help="each write of the embedded backend reaches the disk before it is answered, so it "
+                             "also survives a power loss (FACESEARCH_FSYNC=1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sys.path.insert(0, str(ROOT / "functions" / "api"))
 
     key_id, secret = dev_keys()
-    backend = start_backend()
+    backend = start_backend(fresh=args.fresh, fsync=args.fsync)
     configure_environment(key_id, secret)
     provision()
     import app
@@ -133,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                     request_timeout=args.request_timeout)
     server = make_server(demo.with_demo(FunctionUrl(app.lambda_handler)), args.host, args.port, limits)
     endpoint = f"http://{args.host}:{args.port}"
-    print(usage(endpoint, key_id, secret, os.environ["AWS_REGION"]), flush=True)
+    print(usage(endpoint, key_id, secret, os.environ["AWS_REGION"], backend, args.fsync), flush=True)
     try:
         server.run()
     except KeyboardInterrupt:

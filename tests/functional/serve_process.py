@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +36,17 @@ class Served:
     backend: str  # the moto endpoint the banner names
     pid: int
     banner: str
+    data_dir: Path  # where its embedded backend keeps its data
+
+    def kill_everything(self) -> list[int]:
+        """kill -9 the server and every process it started (its moto backend); returns their pids."""
+        pids = [self.pid, *children(self.pid)]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in pids[1:]:  # not ours to wait for: wait until they are gone
+            wait_until(lambda pid=pid: not alive(pid), timeout=10)
+        return pids
 
     def client(self, read_timeout: float = 120, **config: object):  # type: ignore[no-untyped-def]
         """A Rekognition client of its own (botocore clients are not shared across threads), no retries."""
@@ -44,12 +57,25 @@ class Served:
 
 
 @contextmanager
-def serve(*args: str, startup_timeout: float = 90) -> Iterator[Served]:
-    """Start `python -m local.serve --port <free> *args`, wait for its banner, stop it afterwards."""
+def serve(*args: str, startup_timeout: float = 90, data_dir: Path | None = None) -> Iterator[Served]:
+    """Start `python -m local.serve --port <free> *args`, wait for its banner, stop it afterwards.
+
+    Its embedded backend keeps its data in `data_dir`, by default a temporary directory of its own (never
+    a developer's .cache/local-data), removed afterwards.
+    """
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="facesearch-serve-")))
+        yield stack.enter_context(_serve(args, startup_timeout, data_dir))
+
+
+@contextmanager
+def _serve(args: tuple[str, ...], startup_timeout: float, data_dir: Path) -> Iterator[Served]:
     port = free_port()
-    env = {**os.environ, "FACESEARCH_ACCESS_KEY_ID": KEY_ID, "FACESEARCH_SECRET_ACCESS_KEY": SECRET}
+    env = {**os.environ, "FACESEARCH_ACCESS_KEY_ID": KEY_ID, "FACESEARCH_SECRET_ACCESS_KEY": SECRET,
+           "FACESEARCH_DATA_DIR": str(data_dir)}
     for name in ("FACESEARCH_AWS_ENDPOINT", "FACESEARCH_BACKEND", "FACESEARCH_MOTO_PORT", "TABLE_NAME",
-                 "BUCKET_NAME", "INPUT_BUCKETS"):
+                 "BUCKET_NAME", "INPUT_BUCKETS", "FACESEARCH_FSYNC"):
         env.pop(name, None)
     process = subprocess.Popen([sys.executable, "-m", "local.serve", "--port", str(port), *args], cwd=ROOT,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -70,7 +96,7 @@ def serve(*args: str, startup_timeout: float = 90) -> Iterator[Served]:
             raise RuntimeError("local.serve did not start:\n" + "".join(banner))
         text = "".join(banner)
         backend = text.split("backend ", 1)[1].split(")", 1)[0]
-        yield Served(f"http://127.0.0.1:{port}", port, backend, process.pid, text)
+        yield Served(f"http://127.0.0.1:{port}", port, backend, process.pid, text, data_dir)
     finally:
         process.terminate()
         try:
@@ -78,6 +104,25 @@ def serve(*args: str, startup_timeout: float = 90) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def children(pid: int) -> list[int]:
+    """The processes a process started, from /proc (empty where there is no /proc)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def thread_count(pid: int) -> int | None:
