@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from local.durable import Compaction, Journal, Record, ServiceJournal
+from local.durable import Compaction, DataDir, Journal, Record, ServiceJournal
 
 READY = "listening on "
 SERVICES = ("dynamodb", "s3")  # the services the facesearch function uses; anything else shares one lock ...
@@ -134,11 +134,12 @@ class OneRequestAtATime:
             return _failure(durable.failed)
         request = durable_module.capture(environ)
         seed, now = secrets.randbits(63), time.time()
+        started = time.perf_counter()
         with fixed(seed, now):
             status, headers, answer = self._run(environ)
         if status[:1] == "2" and durable.model.is_write(request):
             try:
-                durable.append(Record(request, body, now, seed))
+                durable.append(Record(request, body, now, seed), time.perf_counter() - started)
             except OSError as error:
                 durable.failed = (f"the {durable.model.service} log in {durable.directory} could not be written "
                                   f"({error}); what this backend holds in memory is no longer durable. Free the "
@@ -176,16 +177,14 @@ def moto_app(journal: Journal | None = None) -> OneRequestAtATime:
     return OneRequestAtATime(app, journal)
 
 
-def open_journal(data_dir: Path, fresh: bool = False, fsync: bool = False,
-                 compaction: Compaction | None = None) -> Journal:
-    """The durable S3 and DynamoDB of a data directory (its lock is held until this process ends)."""
+def open_journal(data_dir: DataDir, fsync: bool = False, compaction: Compaction | None = None) -> Journal:
+    """The durable S3 and DynamoDB of a data directory (locked by this process until it ends)."""
     from local import moto_determinism
-    from local.durable import DataDir
     from local.durable_dynamodb import DynamoDBModel
     from local.durable_s3 import S3Model
 
     moto_determinism.install()
-    return Journal(DataDir(data_dir, fresh=fresh), [DynamoDBModel(), S3Model()], fsync=fsync, compaction=compaction)
+    return Journal(data_dir, [DynamoDBModel(), S3Model()], fsync=fsync, compaction=compaction)
 
 
 def exit_with_parent(stdin: IO[bytes]) -> None:
@@ -212,12 +211,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --data-dir: each write reaches the disk before it is answered (survives a power "
                              "loss, not just a crash of this process)")
     rule = Compaction()
-    parser.add_argument("--compact-records", type=int, default=rule.min_records,
-                        help="fold a log into a new snapshot once it has more records than this and than the state")
+    parser.add_argument("--compact-seconds", type=float,
+                        default=float(os.environ.get("FACESEARCH_COMPACT_SECONDS") or rule.min_seconds),
+                        help="fold a log into a new snapshot once replaying it would take longer than this and than "
+                             "loading the snapshot (FACESEARCH_COMPACT_SECONDS)")
+    parser.add_argument("--compact-ratio", type=float, default=rule.ratio, help="... times loading the snapshot")
     parser.add_argument("--compact-bytes", type=int, default=rule.min_bytes,
-                        help="... or more bytes than this and than the state")
+                        help="... or once it holds more bytes than this and than the snapshot")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from local.durable import DataDir, DataDirError
+    from local.wal import NewerFormat
+
+    try:  # first, and cheaply: a directory in use or not ours is refused before anything is loaded
+        data_dir = DataDir(args.data_dir, fresh=args.fresh) if args.data_dir is not None else None
+    except DataDirError as error:
+        print(f"error: {error}", flush=True)
+        return 2
     if args.exit_with_stdin:  # also while replaying: a parent killed meanwhile must not leave this behind
         threading.Thread(target=exit_with_parent, args=(sys.stdin.buffer,), daemon=True).start()
     if args.rollback == "items":
@@ -225,19 +235,14 @@ def main(argv: list[str] | None = None) -> int:
 
         moto_transactions.install()
     journal = None
-    if args.data_dir is not None:
-        from local.durable import DataDirError
-        from local.wal import NewerFormat
-
-        try:
-            journal = open_journal(args.data_dir, fresh=args.fresh, fsync=args.fsync,
-                                   compaction=Compaction(args.compact_records, args.compact_bytes))
-            app = moto_app(journal)
-        except (DataDirError, NewerFormat) as error:
-            print(f"error: {error}", flush=True)
-            return 2
-    else:
-        app = moto_app()
+    if data_dir is not None:
+        journal = open_journal(data_dir, fsync=args.fsync,
+                               compaction=Compaction(args.compact_seconds, args.compact_bytes, args.compact_ratio))
+    try:
+        app = moto_app(journal)
+    except NewerFormat as error:
+        print(f"error: {error}", flush=True)
+        os._exit(2)  # not a return: the stdin thread would abort the interpreter's shutdown
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"{READY}http://{args.host}:{server.server_port}", flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe after that line: never fill it
@@ -263,7 +268,7 @@ class Backend:
 
 
 def start(port: int = 0, timeout: float | None = 60.0, rollback: str = "items", data_dir: Path | None = None,
-          fresh: bool = False, fsync: bool = False, compaction: tuple[int, int] | None = None) -> Backend:
+          fresh: bool = False, fsync: bool = False, compaction: Compaction | None = None) -> Backend:
     """Start the backend process and wait until it listens; it dies with this process.
 
     With `data_dir`, its S3 and DynamoDB are durable there; the start waits for the replay as long as the
@@ -273,7 +278,8 @@ def start(port: int = 0, timeout: float | None = 60.0, rollback: str = "items", 
     if data_dir is not None:
         command += ["--data-dir", str(data_dir), *(["--fresh"] if fresh else []), *(["--fsync"] if fsync else [])]
         if compaction is not None:
-            command += ["--compact-records", str(compaction[0]), "--compact-bytes", str(compaction[1])]
+            command += ["--compact-seconds", str(compaction.min_seconds), "--compact-bytes", str(compaction.min_bytes),
+                        "--compact-ratio", str(compaction.ratio)]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                cwd=Path(__file__).resolve().parents[1])
     assert process.stdout is not None

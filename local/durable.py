@@ -10,7 +10,7 @@ process, before the backend listens.
     <data dir>/lock                       flock'ed by the running backend: one backend per directory
     <data dir>/<service>/snapshot-N.wal   the whole state as of its making (local/durable_dynamodb.py, _s3.py)
     <data dir>/<service>/log-N.wal        every acknowledged write since snapshot N (local/wal.py is the format)
-    <data dir>/s3/objects/xx/<sha256>     object bodies of the S3 snapshot, one file per distinct body
+    <data dir>/s3/objects/<sha256>        object bodies of the S3 snapshot, one file per distinct body
 
 Restart time is bounded by the state, not its history: at start (when the log has records) and when a
 running log outgrows its snapshot, the service's state is written as snapshot N+1 (to a temporary file,
@@ -85,6 +85,10 @@ class StateModel(Protocol):
     def units(self) -> int:
         """How much state there is (items, objects), for the start report and the compaction rule."""
 
+    @property
+    def seconds_per_unit(self) -> float:
+        """About what loading one unit from a snapshot takes (until a load of this process measures it)."""
+
 
 @dataclass(frozen=True)
 class Record:
@@ -149,10 +153,10 @@ class Blobs:
         self.directory = directory
 
     def path(self, digest: str) -> Path:
-        return self.directory / digest[:2] / digest
+        return self.directory / digest
 
     def write(self, chunks: Iterable[bytes]) -> tuple[str, int]:
-        """Store a body (durably, before any snapshot names it); (sha256, size)."""
+        """Store a body, its data on disk; (sha256, size). `sync` makes the new names durable."""
         import hashlib
 
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -166,14 +170,15 @@ class Blobs:
             file.flush()
             os.fsync(file.fileno())
         name = digest.hexdigest()
-        target = self.path(name)
-        if target.exists():
+        if self.path(name).exists():
             temporary.unlink()
         else:
-            target.parent.mkdir(exist_ok=True)
-            temporary.replace(target)
-            wal.fsync_dir(target.parent)
+            temporary.replace(self.path(name))
         return name, size
+
+    def sync(self) -> None:
+        if self.directory.exists():
+            wal.fsync_dir(self.directory)
 
     def read(self, digest: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         with open(self.path(digest), "rb") as file:
@@ -181,16 +186,14 @@ class Blobs:
                 yield chunk
 
     def keep_only(self, referenced: set[str]) -> int:
-        """Delete every body no snapshot names any more; returns how many."""
+        """Delete every body no snapshot names any more (and leftovers of a crash); returns how many."""
         removed = 0
         if not self.directory.exists():
             return 0
-        for path in self.directory.glob("*/*"):
+        for path in self.directory.iterdir():
             if path.name not in referenced:
                 path.unlink(missing_ok=True)
                 removed += 1
-        for path in self.directory.glob(".incoming-*"):
-            path.unlink(missing_ok=True)
         return removed
 
     def bytes_of(self, referenced: set[str]) -> int:
@@ -230,11 +233,16 @@ class Report:
 
 @dataclass(frozen=True)
 class Compaction:
-    """When a running log is folded into a new snapshot: it has more records or bytes than this, and than
-    `ratio` times the state it would replace (so the work is amortised: each compaction follows at least
-    as much logging as it costs)."""
+    """When a log is folded into a new snapshot, at start and while running: replaying it would take longer
+    than `min_seconds` and than `ratio` times loading the snapshot it would replace, or it holds more than
+    `min_bytes` and more bytes than that snapshot with its bodies.
 
-    min_records: int = 20_000
+    So a restart spends at most about as long on the log as on the snapshot (both O(state)), and each
+    compaction, which costs less than a load, follows at least as much logged work: amortised, it adds a
+    fraction to each write. The replay time of a log is the time its requests took when they were served.
+    """
+
+    min_seconds: float = 5.0
     min_bytes: int = 256 << 20
     ratio: float = 1.0
 
@@ -251,8 +259,11 @@ class ServiceJournal:
         self.seq = 0
         self.writer: wal.LogWriter | None = None
         self.log_records = 0
+        self.log_seconds = 0.0  # what replaying the log would take: what its requests took
         self.state_bytes = 0
         self.state_units = 0
+        self.snapshot_seconds = 0.0  # what loading the snapshot takes (measured at start, else estimated)
+        self.seconds_per_unit = model.seconds_per_unit
         self.failed = ""  # why this service refuses requests: its log could not be written
         self.compacting = False
         self.compaction_failures = 0
@@ -289,6 +300,11 @@ class ServiceJournal:
         base = self._choose_snapshot(report)
         if base is not None:
             self._load_snapshot(app, base, report)
+            self.snapshot_seconds = time.perf_counter() - started
+            self.log_seconds = 0.0  # the snapshot's own requests are not log
+            units = self.model.units()
+            if units >= 1000:
+                self.seconds_per_unit = self.snapshot_seconds / units
         logs = [seq for seq in self._seqs("log") if seq >= (base or 0)]
         for seq in logs:
             self._replay_log(app, seq, report)
@@ -305,7 +321,7 @@ class ServiceJournal:
         self.state_bytes = self._snapshot_bytes(base)
         if self._damaged is not None:
             self._damaged.replace(self._damaged.with_suffix(".damaged"))
-        if report.log_records or len(logs) > 1 or self._damaged is not None:
+        if self.wants_compaction() or len(logs) > 1 or self._damaged is not None:
             self.compact()
             report.compacted = True
         else:
@@ -382,7 +398,9 @@ class ServiceJournal:
         self._warn_moto_version(reader.header, path, report)
 
     def _apply(self, app: WSGIApp, record: Record) -> None:
+        started = time.perf_counter()
         status, answer = replay(app, record)
+        self.log_seconds += time.perf_counter() - started
         if not 200 <= status < 300:
             raise RuntimeError(f"replay answered {status}: {answer[:300]!r}")
         self.model.observe(record)
@@ -399,21 +417,23 @@ class ServiceJournal:
 
     # --- running ------------------------------------------------------------------------------------
 
-    def append(self, record: Record) -> None:
-        """Log one acknowledged write (the caller holds the service's lock and has not answered yet)."""
+    def append(self, record: Record, seconds: float) -> None:
+        """Log one acknowledged write that took `seconds` in moto (the caller holds the service's lock and
+        has not answered yet)."""
         if self.writer is None:
             raise RuntimeError("the journal was not recovered")
         self.writer.append(record.meta(), record.body)
         self.log_records += 1
+        self.log_seconds += seconds
         self.model.observe(record)
 
     def wants_compaction(self) -> bool:
         if self.writer is None or self.compacting:
             return False
         rule = self.compaction
-        backoff = 1 << min(self.compaction_failures, 10)
-        return (self.log_records > backoff * max(rule.min_records, rule.ratio * self.state_units)
-                or self.writer.size > backoff * max(rule.min_bytes, rule.ratio * self.state_bytes))
+        backoff = 1 << min(self.compaction_failures, 10)  # after failures (a full disk), try less often
+        return (self.log_seconds > backoff * max(rule.min_seconds, rule.ratio * self.snapshot_seconds)
+                or self.writer.size > backoff * max(rule.min_bytes, self.state_bytes))
 
     def compact(self) -> None:
         """Write the state as snapshot N+1 and start log N+1, then delete N (the caller holds the lock).
@@ -443,7 +463,7 @@ class ServiceJournal:
             return
         if self.writer is not None:
             self.writer.close()
-        self.writer, self.seq, self.log_records = next_log, new, 0
+        self.writer, self.seq, self.log_records, self.log_seconds = next_log, new, 0, 0.0
         self.compaction_failures = 0
         for kind in ("snapshot", "log"):
             for seq in self._seqs(kind):
@@ -453,6 +473,7 @@ class ServiceJournal:
         self.blobs.keep_only(referenced)
         self.state_units = self.model.units()
         self.state_bytes = final.stat().st_size + self.blobs.bytes_of(referenced)
+        self.snapshot_seconds = self.state_units * self.seconds_per_unit
 
     def _write_snapshot(self, path: Path, seq: int) -> set[str]:
         """The model's state as a snapshot file, on disk when this returns; the blobs it names."""
@@ -467,6 +488,7 @@ class ServiceJournal:
             writer.sync()
         finally:
             writer.close()
+        self.blobs.sync()  # the bodies it names are durable before the snapshot is
         return referenced
 
     def close(self) -> None:

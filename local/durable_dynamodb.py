@@ -100,6 +100,8 @@ class DynamoDBModel:
         for line in body.splitlines():
             table.put_item(json.loads(line), overwrite=True)
 
+    seconds_per_unit = 0.0003  # put_item of a face item: ~0.2 ms here
+
     def units(self) -> int:
         return sum(len(table) for _, _, table in _tables())
 

@@ -221,6 +221,8 @@ class S3Model:
             key.contentsize = size
         self.stored[id(key)] = (weakref.ref(key), digest)
 
+    seconds_per_unit = 0.002  # a FakeKey and its body file: ~1.5 ms here
+
     def units(self) -> int:
         return sum(len(versions) for _, _, bucket in _buckets() for _, versions in bucket.keys.lists())
 

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,26 +57,28 @@ class Served:
 
 
 @contextmanager
-def serve(*args: str, startup_timeout: float = 90, data_dir: Path | None = None) -> Iterator[Served]:
+def serve(*args: str, startup_timeout: float = 90, data_dir: Path | None = None,
+          env: Mapping[str, str] | None = None) -> Iterator[Served]:
     """Start `python -m local.serve --port <free> *args`, wait for its banner, stop it afterwards.
 
     Its embedded backend keeps its data in `data_dir`, by default a temporary directory of its own (never
-    a developer's .cache/local-data), removed afterwards.
+    a developer's .cache/local-data), removed afterwards. `env` adds to its environment.
     """
     with contextlib.ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="facesearch-serve-")))
-        yield stack.enter_context(_serve(args, startup_timeout, data_dir))
+        yield stack.enter_context(_serve(args, startup_timeout, data_dir, env or {}))
 
 
 @contextmanager
-def _serve(args: tuple[str, ...], startup_timeout: float, data_dir: Path) -> Iterator[Served]:
+def _serve(args: tuple[str, ...], startup_timeout: float, data_dir: Path, extra: Mapping[str, str]) -> Iterator[Served]:
     port = free_port()
     env = {**os.environ, "FACESEARCH_ACCESS_KEY_ID": KEY_ID, "FACESEARCH_SECRET_ACCESS_KEY": SECRET,
            "FACESEARCH_DATA_DIR": str(data_dir)}
     for name in ("FACESEARCH_AWS_ENDPOINT", "FACESEARCH_BACKEND", "FACESEARCH_MOTO_PORT", "TABLE_NAME",
-                 "BUCKET_NAME", "INPUT_BUCKETS", "FACESEARCH_FSYNC"):
+                 "BUCKET_NAME", "INPUT_BUCKETS", "FACESEARCH_FSYNC", "FACESEARCH_COMPACT_SECONDS"):
         env.pop(name, None)
+    env.update(extra)
     process = subprocess.Popen([sys.executable, "-m", "local.serve", "--port", str(port), *args], cwd=ROOT,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
