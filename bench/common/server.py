@@ -1,9 +1,10 @@
 """A facesearch endpoint for the benches: `python -m local.serve` on a free port, or one already running.
 
-The bench's own server gets fresh keys and its own embedded moto (S3 + DynamoDB) on another free port, so it
-never touches a developer's `make serve`. Besides the boto3 rekognition client a user would make, the
-benches reach the backend behind it: raw clients, or the service's own storage and index built against it
-(`backend_services`), for what no Rekognition call can do quickly (bulk loads) or for timing one part alone.
+The bench's own server gets fresh keys and its own embedded moto (S3 + DynamoDB) on another free port, with its
+data in a temporary directory removed at the end, so it never touches a developer's `make serve` or its data.
+Besides the boto3 rekognition client a user would make, the benches reach the backend behind it: raw clients,
+or the service's own storage and index built against it (`backend_services`), for what no Rekognition call can
+do quickly (bulk loads) or for timing one part alone.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -74,16 +76,18 @@ class Endpoint:
     region: str
     process: subprocess.Popen[bytes] | None = None  # set when the bench started the server
     log_path: Path | None = None
+    data_dir: Path | None = None  # the bench server's own data directory, removed when it stops
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)  # serve.py stops moto on KeyboardInterrupt
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # serve.py stops moto on KeyboardInterrupt
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def existing_endpoint(url: str, key_id: str | None, secret: str | None, backend: str | None) -> Endpoint:
@@ -104,10 +108,12 @@ def start_server(startup_timeout: float, backend: str | None = None) -> Endpoint
     for name in ("FACESEARCH_BACKEND", "FACESEARCH_AWS_ENDPOINT", "FACESEARCH_S3_ENDPOINT",
                  "FACESEARCH_DYNAMODB_ENDPOINT"):
         env.pop(name, None)  # never a developer's backend
+    data_dir = None
     env.update(FACESEARCH_ACCESS_KEY_ID=key_id, FACESEARCH_SECRET_ACCESS_KEY=secret, PYTHONUNBUFFERED="1")
     if backend is None:
         backend = f"http://127.0.0.1:{free_port()}"
-        env["FACESEARCH_MOTO_PORT"] = backend.rsplit(":", 1)[1]
+        data_dir = Path(tempfile.mkdtemp(prefix="facesearch-bench-data-"))
+        env.update(FACESEARCH_MOTO_PORT=backend.rsplit(":", 1)[1], FACESEARCH_DATA_DIR=str(data_dir))
     else:
         env.update(FACESEARCH_AWS_ENDPOINT=backend, AWS_ACCESS_KEY_ID=env.get("AWS_ACCESS_KEY_ID", "moto"),
                    AWS_SECRET_ACCESS_KEY=env.get("AWS_SECRET_ACCESS_KEY", "moto"))
@@ -117,7 +123,7 @@ def start_server(startup_timeout: float, backend: str | None = None) -> Endpoint
                                    env=env, stdout=sink, stderr=subprocess.STDOUT)
     endpoint = Endpoint(f"http://127.0.0.1:{port}", key_id, secret, backend,
                         env.get("TABLE_NAME", DEFAULT_TABLE), env.get("BUCKET_NAME", DEFAULT_BUCKET), region(),
-                        process, log_file)
+                        process, log_file, data_dir)
     _wait_until_answering(endpoint, startup_timeout)
     return endpoint
 
