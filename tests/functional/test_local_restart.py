@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -250,3 +251,80 @@ def test_kill_9_of_everything_at_random_points_under_16_writers_loses_nothing_ac
             assert ledger.errors == [], ledger.errors  # nothing failed before the kill
             print(f"round {round_}: killed {pids} after {dict(ledger.calls)} acknowledged calls")
     assert len(ledger.faces) > 20 and ledger.deleted and ledger.associated  # the race did happen
+
+
+FACES = 10_000
+DELETED = 1_000
+
+
+def synthetic_faces(n: int) -> list[Any]:
+    """n faces with random unit embeddings (they match no real face), as the index's bulk load takes them."""
+    import uuid
+
+    import numpy as np
+
+    from facesearch.geometry import BoundingBox
+    from facesearch.storage import FaceRecord
+    from facesearch.vision import FACE_MODEL_VERSION
+
+    rng = np.random.default_rng(19)
+    vectors = rng.standard_normal((n, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    box = BoundingBox(width=0.3, height=0.4, left=0.35, top=0.3)
+    return [FaceRecord(face_id=str(uuid.UUID(int=i + 1, version=4)), image_id=str(uuid.UUID(int=n + i + 1, version=4)),
+                       bounding_box=box, confidence=99.9, model_version=FACE_MODEL_VERSION,
+                       external_image_id=f"synthetic-{i:05d}", embedding=vectors[i].tobytes())
+            for i in range(n)]
+
+
+def test_a_restart_at_10k_faces_loads_the_state_not_its_history(tmp_path, monkeypatch):
+    """10k faces loaded, 1k deleted; the first restart replays that history and compacts it, the next one loads
+    only the snapshot: a dozen records for 9k faces instead of the hundreds of requests that made them."""
+    from facesearch.services import build_services
+    from facesearch.settings import Settings
+    from local import backend as local_backend
+    from local.durable import Compaction
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "moto")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "moto")
+    with serve(data_dir=tmp_path) as served:
+        client = served.client()
+        client.create_collection(CollectionId="big")
+        services = build_services(Settings(table_name="facesearch", bucket_name="facesearch-local",
+                                           s3_endpoint=served.backend, dynamodb_endpoint=served.backend))
+        faces = synthetic_faces(FACES)
+        started = time.perf_counter()
+        calls = services.index.bulk_load(services.storage.collections.get("big"), faces)
+        loaded = time.perf_counter() - started
+        gone = [face.face_id for face in faces[:DELETED]]
+        assert client.delete_faces(CollectionId="big", FaceIds=gone)["DeletedFaces"] == gone
+        served.kill_everything()
+    print(f"\n{FACES:,} faces bulk-loaded in {loaded:.1f} s ({calls} BatchWriteItem calls), {DELETED:,} deleted")
+
+    started = time.perf_counter()  # the history: every write since the last compaction, then a compaction
+    replayed = local_backend.start(data_dir=tmp_path, timeout=600, compaction=Compaction(min_seconds=0, ratio=0))
+    first = time.perf_counter() - started
+    replayed.process.kill()
+    replayed.process.wait()
+    notes = "\n  ".join(replayed.notes)
+    print(f"restart 1 (history) {first:.1f} s to listening:\n  {notes}")
+
+    started = time.perf_counter()
+    with serve(data_dir=tmp_path) as served:
+        second = time.perf_counter() - started
+        restored = {line.split(":", 1)[0].split()[-1]: line.strip() for line in served.banner.splitlines()
+                    if line.strip().startswith("restored")}
+        print(f"restart 2 (snapshot) {second:.1f} s to the banner (make serve's own start included):\n  "
+              + "\n  ".join(restored.values()))
+        client = served.client()
+        assert client.describe_collection(CollectionId="big")["FaceCount"] == FACES - DELETED
+        probe = faces[-1].face_id
+        matches = client.search_faces(CollectionId="big", FaceId=probe, FaceMatchThreshold=0, MaxFaces=5)
+        assert len(matches["FaceMatches"]) == 5 and matches["SearchedFaceId"] == probe
+    dynamodb = restored["dynamodb"]
+    assert "log: 0 records" in dynamodb  # nothing of the history is replayed any more...
+    found = re.search(r"dynamodb: ([\d,]+) items .*\.wal: ([\d,]+) records", dynamodb)
+    assert found, dynamodb
+    items, records = (int(number.replace(",", "")) for number in found.groups())
+    assert items >= FACES - DELETED  # ...the snapshot holds the state: every face item (and the collection's)
+    assert records <= items // 1000 + 5  # in records of 1,000 items, not the requests that wrote them
