@@ -152,10 +152,13 @@ class OneRequestAtATime:
         return status, headers, answer
 
     def _compact(self, durable: ServiceJournal) -> None:
-        """Fold a long log into a new snapshot, holding the service's lock (its requests wait meanwhile)."""
+        """Fold a long log into a new snapshot: the state is written holding the service's lock (its requests
+        wait meanwhile), the file is synced and renamed after."""
         try:
             with self.locks[durable.model.service]:
-                durable.compact()
+                pending = durable.begin_compaction()
+            if pending is not None:
+                durable.finish_compaction(pending)
         finally:
             durable.compacting = False
 

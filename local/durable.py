@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import io
 import logging
 import os
@@ -213,6 +214,7 @@ class Report:
     failed_records: int = 0
     units: int = 0
     compacted: bool = False
+    compact_seconds: float = 0.0  # of `seconds`, what writing the new snapshot took
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
@@ -227,8 +229,18 @@ class Report:
         if self.failed_records:
             parts.append(f"{self.failed_records} records failed to replay")
         if self.compacted:
-            parts.append("compacted")
+            parts.append(f"compacted in {self.compact_seconds:.1f} s")
         return f"{self.service}: {self.units:,} {unit} in {self.seconds:.1f} s ({'; '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A compaction between its two steps: the snapshot written, not yet synced and renamed."""
+
+    seq: int
+    temporary: Path
+    final: Path
+    referenced: set[str]
 
 
 @dataclass(frozen=True)
@@ -322,8 +334,10 @@ class ServiceJournal:
         if self._damaged is not None:
             self._damaged.replace(self._damaged.with_suffix(".damaged"))
         if self.wants_compaction() or len(logs) > 1 or self._damaged is not None:
+            compacting = time.perf_counter()
             self.compact()
             report.compacted = True
+            report.compact_seconds = time.perf_counter() - compacting
         else:
             self.blobs.keep_only(self._referenced)
         report.units = self.state_units
@@ -436,12 +450,17 @@ class ServiceJournal:
                 or self.writer.size > backoff * max(rule.min_bytes, self.state_bytes))
 
     def compact(self) -> None:
-        """Write the state as snapshot N+1 and start log N+1, then delete N (the caller holds the lock).
+        """Fold the log into a new snapshot, both steps at once (at start; the caller holds the lock)."""
+        pending = self.begin_compaction()
+        if pending is not None:
+            self.finish_compaction(pending)
 
-        Order: the snapshot goes to a temporary file and is fsync'ed; log N+1 is created; the snapshot is
-        renamed into place; only then are snapshot N and log N deleted. A crash before the rename leaves
-        snapshot N with logs N and N+1 (empty), after it snapshot N+1 with log N+1: both replay to the
-        same state. A failure (disk full...) leaves the old pair in use and is retried later.
+    def begin_compaction(self) -> Pending | None:
+        """The part that needs the service's lock (the caller holds it): the state written to a temporary
+        snapshot file, log N+1 created and made the one appended to. None if that failed (never fatal).
+
+        Until `finish_compaction` renames the snapshot into place, snapshot N, log N and log N+1 hold
+        everything, so a crash in between loses nothing; afterwards snapshot N+1 and log N+1 do.
         """
         new = self.seq + 1
         final, next_path = self._path("snapshot", new), self._path("log", new)
@@ -450,33 +469,49 @@ class ServiceJournal:
         try:
             referenced = self._write_snapshot(temporary, new)
             next_log = wal.LogWriter.create(next_path, self._header("log", new), self.fsync)
-            temporary.replace(final)
-            wal.fsync_dir(self.directory)
         except Exception as error:  # never fatal: the old snapshot and log still hold everything
             temporary.unlink(missing_ok=True)
             if next_log is not None:
                 next_log.close()
                 next_path.unlink(missing_ok=True)
-            self.compaction_failures += 1
-            log.warning("%s: compaction failed (%s: %s); the log goes on", self.model.service,
-                        type(error).__name__, error)
-            return
+            self._failed_compaction(error)
+            return None
         if self.writer is not None:
             self.writer.close()
         self.writer, self.seq, self.log_records, self.log_seconds = next_log, new, 0, 0.0
+        return Pending(new, temporary, final, referenced)
+
+    def finish_compaction(self, pending: Pending) -> None:
+        """The part that needs no lock: the snapshot made durable and renamed into place, then what it
+        replaces (older snapshots and logs, bodies no snapshot names) deleted."""
+        try:
+            with open(pending.temporary, "rb+") as file:
+                os.fsync(file.fileno())
+            self.blobs.sync()  # the bodies it names are durable before the snapshot is
+            pending.temporary.replace(pending.final)
+            wal.fsync_dir(self.directory)
+        except Exception as error:
+            pending.temporary.unlink(missing_ok=True)
+            self._failed_compaction(error)
+            return
         self.compaction_failures = 0
         for kind in ("snapshot", "log"):
             for seq in self._seqs(kind):
-                if seq < new:
+                if seq < pending.seq:
                     self._path(kind, seq).unlink(missing_ok=True)
         wal.fsync_dir(self.directory)
-        self.blobs.keep_only(referenced)
+        self.blobs.keep_only(pending.referenced)
         self.state_units = self.model.units()
-        self.state_bytes = final.stat().st_size + self.blobs.bytes_of(referenced)
+        self.state_bytes = pending.final.stat().st_size + self.blobs.bytes_of(pending.referenced)
         self.snapshot_seconds = self.state_units * self.seconds_per_unit
 
+    def _failed_compaction(self, error: Exception) -> None:
+        self.compaction_failures += 1
+        log.warning("%s: compaction failed (%s: %s); the log goes on", self.model.service, type(error).__name__,
+                    error)
+
     def _write_snapshot(self, path: Path, seq: int) -> set[str]:
-        """The model's state as a snapshot file, on disk when this returns; the blobs it names."""
+        """The model's state as a snapshot file (not yet fsync'ed); the blobs it names."""
         writer = wal.LogWriter.create(path, self._header("snapshot", seq), fsync=False)
         count, referenced = 0, set()
         try:
@@ -485,10 +520,8 @@ class ServiceJournal:
                 count += 1
                 referenced.update(meta.get("blobs", ()))
             writer.append({"type": "end", "records": count})
-            writer.sync()
         finally:
             writer.close()
-        self.blobs.sync()  # the bodies it names are durable before the snapshot is
         return referenced
 
     def close(self) -> None:
@@ -561,7 +594,17 @@ class Journal:
                          for model in models}
 
     def recover(self, app: WSGIApp) -> list[Report]:
-        return [journal.recover(app) for journal in self.services.values()]
+        """Replay every service. The cyclic garbage collector is off meanwhile (the replay makes millions of
+        objects and little garbage; its passes over them cost a quarter of a 100k-item load here), then what
+        was loaded is frozen out of its later passes."""
+        gc.disable()
+        try:
+            reports = [journal.recover(app) for journal in self.services.values()]
+        finally:
+            gc.enable()
+        gc.collect()
+        gc.freeze()
+        return reports
 
     def get(self, service: str) -> ServiceJournal | None:
         return self.services.get(service)

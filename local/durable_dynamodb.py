@@ -10,7 +10,7 @@ exports) are not kept past a snapshot; the service uses none of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from local.durable import Blobs, Meta, Record
@@ -96,14 +96,57 @@ class DynamoDBModel:
 
         if meta.get("type") != "dynamodb-items":
             raise ValueError(f"not a DynamoDB state record: {meta.get('type')!r}")
-        table = dynamodb_backends[meta["account"]][meta["region"]].get_table(meta["table"])
+        put = putter(dynamodb_backends[meta["account"]][meta["region"]].get_table(meta["table"]))
         for line in body.splitlines():
-            table.put_item(json.loads(line), overwrite=True)
+            put(json.loads(line))
 
     seconds_per_unit = 0.0003  # put_item of a face item: ~0.2 ms here
 
     def units(self) -> int:
         return sum(len(table) for _, _, table in _tables())
+
+
+def putter(table: Any) -> Callable[[dict[str, Any]], None]:
+    """Puts a snapshot's items back into a moto table, at about 4x the speed of moto's put_item here.
+
+    put_item validates (a snapshot's items passed that when they were written) and moto checks an item's
+    size again for each attribute it sets, which is quadratic in its attributes: most of a load's time.
+    This builds the same Item with one check-free dict instead. It first builds one item both ways and
+    falls back to put_item if they differ (another moto version), so it can only be slower, never wrong.
+    """
+    def slow(attrs: dict[str, Any]) -> None:
+        table.put_item(attrs, overwrite=True)
+
+    try:
+        from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+        hash_name, range_name, items = table.hash_key_attr, table.range_key_attr, table.items
+    except (ImportError, AttributeError):
+        return slow
+
+    def build(attrs: dict[str, Any]) -> Any:
+        values = LimitedSizeDict({name: DynamoType(value) for name, value in attrs.items()})  # no size check
+        item: Any = Item.__new__(Item)
+        item.hash_key, item.range_key = values[hash_name], values[range_name] if range_name else None
+        item.attrs = values
+        return item
+
+    def fast(attrs: dict[str, Any]) -> None:
+        item = build(attrs)
+        if range_name:
+            items[item.hash_key][item.range_key] = item
+        else:
+            items[item.hash_key] = item
+
+    try:
+        probe: dict[str, Any] = {hash_name: {"S": "probe"}, **({range_name: {"S": "probe"}} if range_name else {}),
+                                 "m": {"M": {"l": {"L": [{"N": "1"}, {"B": "AA=="}]}}}}
+        built, made = build(probe), Item(DynamoType(probe[hash_name]),
+                                         DynamoType(probe[range_name]) if range_name else None, probe)
+        same = vars(built).keys() == vars(made).keys() and built.to_json() == made.to_json()
+    except Exception:
+        same = False
+    return fast if same else slow
 
 
 def _items(account: str, region_name: str, table: str, lines: list[bytes]) -> tuple[Meta, bytes]:
