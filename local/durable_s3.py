@@ -59,7 +59,8 @@ def bucket_and_key(environ: Mapping[str, str]) -> tuple[str, str]:
 def subresource(environ: Mapping[str, str]) -> str:
     """The bucket subresource a request is about, canonically: "" (the bucket), "versioning", "id=x&inventory"..."""
     pairs = urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    return urllib.parse.urlencode(sorted(pair for pair in pairs if not pair[0].lower().startswith("x-amz-")))
+    return urllib.parse.urlencode(sorted(pair for pair in pairs
+                                         if not pair[0].lower().startswith(("x-amz-", "x-id"))))
 
 
 class S3Model:
