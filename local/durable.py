@@ -371,6 +371,14 @@ class ServiceJournal:
         path = self._path("snapshot", seq)
         report.snapshot = path.name
         reader = wal.LogReader(path)
+        gc.disable()  # a load makes millions of objects and no garbage: the GC's passes over them are waste
+        try:
+            self._restore(app, reader, path, report)
+        finally:
+            gc.enable()
+        self._warn_moto_version(reader.header, path, report)
+
+    def _restore(self, app: WSGIApp, reader: wal.LogReader, path: Path, report: Report) -> None:
         for entry in reader:
             kind = entry.meta.get("type")
             if kind == "end":
@@ -385,7 +393,6 @@ class ServiceJournal:
             except Exception as error:  # one bad record must not cost the others
                 report.failed_records += 1
                 report.warnings.append(f"{path.name} @{entry.offset}: {type(error).__name__}: {error}")
-        self._warn_moto_version(reader.header, path, report)
 
     def _replay_log(self, app: WSGIApp, seq: int, report: Report) -> None:
         path = self._path("log", seq)
@@ -594,14 +601,8 @@ class Journal:
                          for model in models}
 
     def recover(self, app: WSGIApp) -> list[Report]:
-        """Replay every service. The cyclic garbage collector is off meanwhile (the replay makes millions of
-        objects and little garbage; its passes over them cost a quarter of a 100k-item load here), then what
-        was loaded is frozen out of its later passes."""
-        gc.disable()
-        try:
-            reports = [journal.recover(app) for journal in self.services.values()]
-        finally:
-            gc.enable()
+        """Replay every service, then freeze what was loaded out of the cyclic GC's later passes."""
+        reports = [journal.recover(app) for journal in self.services.values()]
         gc.collect()
         gc.freeze()
         return reports
