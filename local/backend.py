@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from local.durable import Compaction, DataDir, Journal, Record, ServiceJournal
+from local.durable import Compaction, DataDir, Journal, Record, ServiceJournal, capture
+from local.moto_determinism import fixed
 
 READY = "listening on "
 SERVICES = ("dynamodb", "s3")  # the services the facesearch function uses; anything else shares one lock ...
@@ -127,12 +128,9 @@ class OneRequestAtATime:
 
     def _run_durably(self, durable: ServiceJournal, environ: Environ,
                      body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
-        from local import durable as durable_module
-        from local.moto_determinism import fixed
-
         if durable.failed:
             return _failure(durable.failed)
-        request = durable_module.capture(environ)
+        request = capture(environ)
         seed, now = secrets.randbits(63), time.time()
         started = time.perf_counter()
         with fixed(seed, now):

@@ -152,12 +152,13 @@ class Blobs:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.unsynced: list[Path] = []  # written since the last sync
 
     def path(self, digest: str) -> Path:
         return self.directory / digest
 
     def write(self, chunks: Iterable[bytes]) -> tuple[str, int]:
-        """Store a body, its data on disk; (sha256, size). `sync` makes the new names durable."""
+        """Store a body (durable after `sync`); (sha256, size)."""
         import hashlib
 
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -168,16 +169,21 @@ class Blobs:
                 digest.update(chunk)
                 file.write(chunk)
                 size += len(chunk)
-            file.flush()
-            os.fsync(file.fileno())
         name = digest.hexdigest()
         if self.path(name).exists():
             temporary.unlink()
         else:
             temporary.replace(self.path(name))
+            self.unsynced.append(self.path(name))
         return name, size
 
     def sync(self) -> None:
+        """Every body written since the last sync, and their names, on the disk (a compaction's second step,
+        outside the service's lock)."""
+        for path in self.unsynced:
+            with contextlib.suppress(FileNotFoundError), open(path, "rb") as file:  # gone: not named any more
+                os.fsync(file.fileno())
+        self.unsynced.clear()
         if self.directory.exists():
             wal.fsync_dir(self.directory)
 
@@ -555,7 +561,7 @@ class DataDir:
 
     def __init__(self, path: Path, fresh: bool = False) -> None:
         self.path = path.resolve()
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)  # faces and their embeddings: the owner's only
         entries = sorted({entry.name for entry in self.path.iterdir()} - {MARKER, LOCK})
         if entries and not (self.path / MARKER).exists():
             raise DataDirError(f"{self.path} is not empty and is not a facesearch data directory (no {MARKER}); "
