@@ -55,12 +55,12 @@ def start_backend(fresh: bool = False, fsync: bool = False) -> Backend | None:
     """Start the embedded moto process unless another backend is configured; returns it, to stop."""
     if os.environ.get("FACESEARCH_BACKEND") == "aws" or os.environ.get("FACESEARCH_AWS_ENDPOINT"):
         return None
-    print(f"local data: {data_dir()}" + (" (emptied: --fresh)" if fresh else ""), flush=True)
     try:
         backend = local_backend.start(port=int(os.environ.get("FACESEARCH_MOTO_PORT") or 0), timeout=None,
                                       data_dir=data_dir(), fresh=fresh, fsync=fsync)
     except RuntimeError as error:
         raise SystemExit(str(error)) from None
+    print(f"local data: {data_dir()}" + (" (emptied: --fresh)" if fresh else ""), flush=True)
     for note in backend.notes:
         print(f"  {note}", flush=True)
     os.environ["FACESEARCH_AWS_ENDPOINT"] = backend.endpoint
