@@ -12,13 +12,15 @@ process, before the backend listens.
     <data dir>/<service>/log-N.wal        every acknowledged write since snapshot N (local/wal.py is the format)
     <data dir>/s3/objects/<sha256>        object bodies of the S3 snapshot, one file per distinct body
 
-Restart time is bounded by the state, not its history: at start (when the log has records) and when a
-running log outgrows its snapshot, the service's state is written as snapshot N+1 (to a temporary file,
-fsync'ed, renamed), log N+1 is started, and only then are snapshot N and log N deleted. A crash at any
-point leaves either the old pair or the new one whole. A torn or damaged last record of a log (a crash
-while it was written: it was never acknowledged) is cut off with a warning; it never stops the start.
+Restart time is bounded by the state, not its history: when replaying the log would take longer than
+loading the snapshot (`Compaction`; checked at start and after each write), the service's state is
+written to a temporary file and log N+1 is started (under the service's lock), then the file is fsync'ed
+and renamed to snapshot N+1, and only then are snapshot N and log N deleted. A crash at any point leaves
+snapshot N with its logs, or snapshot N+1 with its log, whole. A torn or damaged last record of a log (a
+crash while it was written: it was never acknowledged) is cut off with a warning; it never stops the start.
 
-Requests to other services (SNS, SQS, anything unsigned) are not logged: they stay in memory.
+Requests to other services (SNS, SQS, anything unsigned) are not logged: they stay in memory. A durable
+service is a `StateModel`: which requests are writes, and how to write and load its state.
 """
 
 from __future__ import annotations
