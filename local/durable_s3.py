@@ -9,7 +9,8 @@ so a snapshot file stays small and a body is never held whole in memory to write
 What comes back after a restart: keys, bodies, ETags, VersionIds, LastModified, metadata, content
 headers, storage class, encryption settings, object lock, checksums, object tags and unfinished uploads
 (with their UploadIds). Not kept past a snapshot: object ACLs (they become private), and a restored
-object no longer knows its multipart layout (GetObject with PartNumber sees one part).
+object no longer knows its multipart layout (GetObject with PartNumber sees one part). Bucket event
+notifications, which the service never configures, fire again when a log is replayed.
 """
 
 from __future__ import annotations
