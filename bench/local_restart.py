@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.local_restart                          # 10k and 100k faces; fsync 10 s a backend
     .venv/bin/python -m bench.local_restart --sizes 10000 --seconds 5
+    .venv/bin/python -m bench.local_restart --sizes 2000 --writers 1 --seconds 2      # a quick look
 
 Restart. For each size, a `python -m local.backend --data-dir <tmp>` (the backend make serve runs) gets the
 service's table and bucket, a collection, and N synthetic faces through the index's bulk load, the way
@@ -27,7 +28,6 @@ Needs no ../shared. A benchmark: it asserts nothing but that every face came bac
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -41,7 +41,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from bench.common.report import log, pct, table
+from bench.common import cli, tables
+from bench.common.progress import log
+from bench.common.timing import load_average, pct
 from bench.search_api.padding import pad_collection
 from facesearch.services import Services, build_services
 from facesearch.settings import Settings
@@ -224,29 +226,29 @@ def append_microseconds(root: Path, fsync: bool, records: int = 2000) -> tuple[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 8], help="writer threads for the fsync runs")
     parser.add_argument("--seconds", type=float, default=10.0, help="each fsync run's length")
     parser.add_argument("--dir", type=Path, default=None, help="where the data directories go (default: a temp dir)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="facesearch-bench-restart-", dir=args.dir))
-    load = os.getloadavg()[0]
+    load = load_average()
     try:
         rows = [row for n in args.sizes for row in restart_rows(n, root)]
-        print(table(f"Restart of the durable backend ({os.cpu_count()} cores, load {load:.1f} at the start): "
-                    "process start to listening; DynamoDB's part (items, records replayed from the snapshot and the "
-                    "log, its seconds and the compaction's), S3's seconds, the data directory as a log / as a "
-                    "snapshot, the backend's memory",
-                    ["faces", "restart", "s", "items", "snap. rec.", "log rec.", "log MB", "DynamoDB s",
-                     "compact s", "S3 s", "dir MB", "RSS MB"], rows))
+        print(tables.boxed(f"Restart of the durable backend ({os.cpu_count()} cores, load {load} at the start): "
+                           "process start to listening; DynamoDB's part (items, records replayed from the snapshot "
+                           "and the log, its seconds and the compaction's), S3's seconds, the data directory as a "
+                           "log / as a snapshot, the backend's memory",
+                           ["faces", "restart", "s", "items", "snap. rec.", "log rec.", "log MB", "DynamoDB s",
+                            "compact s", "S3 s", "dir MB", "RSS MB"], rows))
         fsync = fsync_rows(root, args.writers, args.seconds)
-        print(table(f"One-face IndexFaces commits (S3 PUT + TransactWriteItems) per second, {args.seconds:.0f} s "
-                    "each", ["writers", "backend", "writes/s", "x in memory"], fsync))
+        print(tables.boxed(f"One-face IndexFaces commits (S3 PUT + TransactWriteItems) per second, "
+                           f"{args.seconds:.0f} s each", ["writers", "backend", "writes/s", "x in memory"], fsync))
         appends = [[label, *(f"{us:.0f}" for us in append_microseconds(root, fsync))] for label, fsync in
                    (("write()", False), ("write() + fdatasync", True))]
-        print(table(f"One 1 KB log append on this disk ({root}), 2,000 appends", ["append", "p50 us", "p99 us"],
-                    appends))
+        print(tables.boxed(f"One 1 KB log append on this disk ({root}), 2,000 appends",
+                           ["append", "p50 us", "p99 us"], appends))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
