@@ -4,7 +4,8 @@
 #   make lint              cfn-lint + `sam validate --lint` on template.yaml, and the requirements link check
 #   make sam-build         `sam build` into .aws-sam/build, then the unzipped size of each artifact and of
 #                          function + layers, failing above Lambda's 250 MB
-#   make deps-layer-smoke  the deps layer's trim applied to host wheels, then imported and run (see smoke.py)
+#   make artifact-test     the function and its layers run as Lambda runs them (see below; it replaces the
+#                          former deps-layer-smoke, whose checks it runs on the layer the recipe itself built)
 #
 # The tools live in .venv-sam (pins in mk/requirements-sam.txt), apart from the dev venv.
 
@@ -17,7 +18,7 @@ LAMBDA_UNZIPPED_MAX := 262144000
 # python (any CPython >= 3.9 with a recent pip works: it only downloads and unpacks wheels).
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 DEPS_PYTHON=$(abspath $(SAM_PY))
 
-.PHONY: sam-venv lint check-requirements sam-build deps-layer-smoke
+.PHONY: sam-venv lint check-requirements sam-build
 
 $(SAM_VENV)/.installed: mk/requirements-sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)
@@ -49,5 +50,58 @@ sam-build: sam-venv check-requirements
 	if [ $$total -gt $(LAMBDA_UNZIPPED_MAX) ]; then \
 		echo "function + layers exceed Lambda's 250 MB unzipped limit" >&2; exit 1; fi
 
-deps-layer-smoke: sam-venv
-	$(SAM_PY) layers/deps/smoke.py --workdir .cache/deps-smoke
+# The artifact test: the function and its layers, built by the same makefiles
+# `sam build` runs, laid out as Lambda loads them and served by the Lambda Runtime Interface Emulator, then
+# driven with Function URL events (tests/artifact/). No Docker:
+#
+#   make artifact-test   build .cache/artifact/{ApiFunction,DepsLayer,ModelsLayer,runtime}, then run
+#                        tests/artifact in a private mount namespace (/var/task, /opt, /var/runtime)
+#
+# - ApiFunction: functions/api/Makefile, as sam runs it.
+# - DepsLayer: layers/deps/Makefile with DEPS_ARCH / DEPS_PYTHON_VERSION set to this machine's CPU and the dev
+#   venv's Python: a host twin of the arm64 / 3.12 layer, from the same requirements with the same trim.
+# - ModelsLayer: layers/models/Makefile's export, as sam runs it (the int8 models, notices, manifest).
+# - runtime: awslambdaric and its dependencies (mk/requirements-artifact.txt), the emulated /var/runtime.
+# - The emulator: aws-lambda-rie from the aws-sam-cli wheel in .venv-sam (mk/requirements-sam.txt).
+# It needs root or unprivileged user namespaces (`unshare --mount`); without them the test skips on a developer
+# machine and fails under CI. The emulator's and the function's output of the last run: .cache/artifact/lambda.log
+
+ARTIFACT_DIR := .cache/artifact
+ARTIFACT_ABS := $(abspath $(ARTIFACT_DIR))
+HOST_ARCH := $(shell uname -m)
+RIE_ARCH := $(if $(filter aarch64 arm64,$(HOST_ARCH)),arm64,x86_64)
+DEPS_TWIN_ARCH := $(if $(filter aarch64 arm64,$(HOST_ARCH)),aarch64,x86_64)
+# Evaluated when used (the venvs exist by then): the interpreter behind the dev venv, which the emulated runtime
+# runs (with -S: none of the venv's packages), and its version, for which the deps twin is built.
+ARTIFACT_PYTHON = $(shell $(PY) -c 'import sys; print(sys._base_executable)')
+ARTIFACT_PYTHON_VERSION = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+RIE = $(shell $(SAM_PY) -c 'import pathlib, samcli; print(pathlib.Path(samcli.__file__).parent)')/local/rapid/aws-lambda-rie-$(RIE_ARCH)
+
+.PHONY: artifact-build artifact-test
+
+# The deps twin is the slow part (pip): rebuilt only when what it is made of changes.
+$(ARTIFACT_DIR)/DepsLayer.stamp: $(SAM_VENV)/.installed $(VENV)/.installed requirements.txt layers/deps/Makefile \
+		layers/deps/trim.py mk/sam.mk
+	rm -rf $(ARTIFACT_DIR)/DepsLayer && mkdir -p $(ARTIFACT_DIR)/DepsLayer
+	$(MAKE) --no-print-directory -C layers/deps build-DepsLayer ARTIFACTS_DIR=$(ARTIFACT_ABS)/DepsLayer \
+		DEPS_ARCH=$(DEPS_TWIN_ARCH) DEPS_PYTHON_VERSION=$(ARTIFACT_PYTHON_VERSION) DEPS_PYTHON=$(abspath $(SAM_PY))
+	touch $@
+
+$(ARTIFACT_DIR)/runtime.stamp: $(VENV)/.installed mk/requirements-artifact.txt
+	rm -rf $(ARTIFACT_DIR)/runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --only-binary=:all: \
+		--target $(ARTIFACT_DIR)/runtime --requirement mk/requirements-artifact.txt
+	touch $@
+
+artifact-build: $(ARTIFACT_DIR)/DepsLayer.stamp $(ARTIFACT_DIR)/runtime.stamp models
+	rm -rf $(ARTIFACT_DIR)/ApiFunction && mkdir -p $(ARTIFACT_DIR)/ApiFunction
+	$(MAKE) --no-print-directory -C functions/api build-ApiFunction ARTIFACTS_DIR=$(ARTIFACT_ABS)/ApiFunction
+	mkdir -p $(ARTIFACT_DIR)/ModelsLayer
+	$(MAKE) --no-print-directory -f layers/models/Makefile build-ModelsLayer ARTIFACTS_DIR=$(ARTIFACT_ABS)/ModelsLayer
+
+artifact-test: artifact-build
+	@echo "artifact-test: python $(ARTIFACT_PYTHON) ($(ARTIFACT_PYTHON_VERSION), $(HOST_ARCH)), emulator $(notdir $(RIE))"
+	@FACESEARCH_ARTIFACT=$(ARTIFACT_ABS) FACESEARCH_RIE=$(RIE) FACESEARCH_ARTIFACT_PYTHON=$(ARTIFACT_PYTHON) \
+		$(PY) -m pytest -q -p no:cacheprovider tests/artifact || { \
+		echo "artifact-test failed; the emulator's and the function's output ($(ARTIFACT_DIR)/lambda.log) ends:"; \
+		tail -n 40 $(ARTIFACT_DIR)/lambda.log 2>/dev/null; exit 1; }

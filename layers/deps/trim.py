@@ -1,8 +1,10 @@
 """Trim an installed dependencies tree to what the function imports, then report and cap its size.
 
-Run by ``make build-DepsLayer`` on ``$(ARTIFACTS_DIR)/python`` (the layer's ``/opt/python``), and by
-``make deps-layer-smoke`` on a host-platform copy that is then imported for real. Standard library only: it
-runs under whatever ``python3`` drives the build.
+Run by ``make build-DepsLayer`` on ``$(ARTIFACTS_DIR)/python`` (the layer's ``/opt/python``): for ``sam build``
+on the arm64 / Python 3.12 wheels, and for ``make artifact-test`` on a host-platform twin that the function
+then imports and runs under the Lambda Runtime Interface Emulator (tests/artifact/), so a trim that removes
+something the function needs fails there. Standard library only: it runs under whatever ``python3`` drives
+the build.
 
 What goes, and why it is safe:
 

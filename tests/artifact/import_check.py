@@ -1,0 +1,68 @@
+"""Run inside the artifact sandbox (`python -S -c <this file's text>`, cwd /var/task): everything the function can
+import, and every AWS client it can make, loads from the artifact alone.
+
+The requests of test_lambda_artifact.py reach the code paths a request takes; this reaches the rest: every
+module of the function's package (some are imported only by rare operations or on error paths), the clients
+of every service the function talks to (S3, DynamoDB, Secrets Manager for its keys, Lambda for search
+fan-out, X-Ray for the tracer's sampling, STS for credential helpers), the Rekognition model it validates
+against, and the libraries' own pieces the function uses. It prints one JSON line: the modules loaded and
+any that came from outside /var/task, /opt and /var/runtime (other than the interpreter's standard library).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+import sysconfig
+from typing import Any
+
+SERVICES = ("rekognition", "s3", "dynamodb", "secretsmanager", "lambda", "sts", "xray")
+
+
+def main() -> None:
+    import boto3
+    import botocore.session
+    import numpy
+    import PIL.Image
+    import regex
+    import simsimd  # noqa: F401
+
+    session: Any = boto3.session.Session()
+    for service in SERVICES:
+        session.client(service, region_name="us-east-1")
+    boto3.resource("dynamodb", region_name="us-east-1")
+    botocore.session.get_session().get_service_model("rekognition")
+    assert regex.compile(r"\p{L}+").fullmatch("Gesicht")
+    PIL.Image.new("RGB", (8, 8)).convert("L")
+    numpy.linalg.norm(numpy.ones(4, numpy.float32))
+
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+    from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
+    from aws_lambda_powertools.utilities import parameters  # noqa: F401
+
+    Tracer()
+    Logger()
+    Metrics()
+    LambdaFunctionUrlResolver()
+    import aws_xray_sdk.core  # noqa: F401
+
+    import facesearch
+
+    modules = ["app", "facesearch"] + [m.name for m in pkgutil.walk_packages(facesearch.__path__, "facesearch.")]
+    for name in modules:
+        importlib.import_module(name)
+
+    allowed = ("/var/task/", "/opt/", "/var/runtime/", sysconfig.get_paths()["stdlib"] + "/",
+               sysconfig.get_paths()["platstdlib"] + "/")
+    outside = sorted(
+        f"{name}: {module.__file__}"
+        for name, module in list(sys.modules.items())
+        if getattr(module, "__file__", None) and not str(module.__file__).startswith(allowed)
+    )
+    print(json.dumps({"function_modules": len(modules), "loaded": len(sys.modules), "outside": outside,
+                      "sys_path": sys.path}))
+
+
+main()
