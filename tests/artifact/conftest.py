@@ -138,8 +138,24 @@ class FunctionUrlTransport:
         result = invoke(self.emulator, event)
         if "statusCode" not in result:
             raise AssertionError(f"the function did not answer with an HTTP response: {result}")
+        if result["statusCode"] >= 500:
+            raise AssertionError(f"{result['statusCode']} {result.get('body')}; the function logged: "
+                                 f"{last_logged_error(self.emulator.log)}")
         return AWSResponse(request.url, result["statusCode"], result.get("headers", {}),
                            _Raw(result.get("body", "").encode("utf-8")))
+
+
+def last_logged_error(log: Path) -> str:
+    """The last exception the function logged (powertools JSON: level ERROR, "exception" field), last line."""
+    found = "(none)"
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"level":"ERROR"' in line:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            found = f"{record.get('message')}: {str(record.get('exception', '')).strip().splitlines()[-1:]}"
+    return found
 
 
 def invoke(emulator: sandbox.Emulator, event: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:

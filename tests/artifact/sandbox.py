@@ -279,6 +279,7 @@ class Emulator:
 
     process: subprocess.Popen[bytes]
     port: int
+    log: Path  # the emulator's and the function's output
 
     @property
     def invoke_url(self) -> str:
@@ -308,7 +309,7 @@ def start_emulator(artifact: Artifact, rie: Path, python: str, spec: FunctionSpe
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     log.close()
-    emulator = Emulator(process, port)
+    emulator = Emulator(process, port, artifact.log)
     try:
         wait_for_port(port, process)
     except BaseException:
