@@ -12,6 +12,7 @@ Lambda's own arm64 Python build.
 
 from __future__ import annotations
 
+import email
 import json
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,18 @@ def test_everything_imports_from_the_artifact_alone(artifact: sandbox.Artifact, 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["outside"] == [], report["outside"]
     assert report["function_modules"] > 50
+
+
+def test_notice_lists_what_the_layers_ship(artifact: sandbox.Artifact) -> None:
+    """NOTICE's tables name every distribution of the deps layer at its version, and every model file of the
+    models layer: a dependency or model added without its terms fails here."""
+    notice = (Path(__file__).resolve().parents[2] / "NOTICE").read_text()
+    missing = []
+    for dist_info in sorted((artifact.layer("DepsLayer") / "python").glob("*.dist-info")):
+        metadata = email.message_from_bytes((dist_info / "METADATA").read_bytes())
+        if f"| {metadata['Name']} | {metadata['Version']} |" not in notice:
+            missing.append(f"{metadata['Name']} {metadata['Version']}")
+    for model in sorted((artifact.layer("ModelsLayer") / "models").glob("*.onnx")):
+        if model.name not in notice:
+            missing.append(model.name)
+    assert not missing, f"NOTICE does not list: {', '.join(missing)}"
