@@ -3,6 +3,8 @@ of a million of them on Lambda (and behind the optional HTTP API front).
 
     .venv/bin/python -m bench.refused                      # ~10 s
     .venv/bin/python -m bench.refused --requests 5000 --memory-mb 1024
+    .venv/bin/python -m bench.refused --emulator           # also through the Lambda runtime (~30 s; after
+                                                           # `make artifact-test`, as root or with user namespaces)
 
 The Function URL is public (AuthType NONE: the handler checks SigV4 itself), so anyone who finds it can make
 the function run and bill; this measures what one such request costs. It calls `app.lambda_handler` in this
@@ -10,6 +12,11 @@ process, warm, as Lambda would: powertools logger, metrics and tracer on (the te
 sampled trace id is set, and the X-Ray SDK sends its segments to a local UDP port nobody reads), the access
 keys read from a Secrets Manager secret (moto) and cached, as deployed. Each refusal's output (the log line and
 the EMF metric lines, which CloudWatch Logs ingests and bills) is counted, not printed.
+
+With --emulator the same requests also go through the built artifact under the Lambda Runtime Interface
+Emulator and awslambdaric (tests/artifact/sandbox.py, as `make artifact-test` runs it), and the durations are
+the ones the emulator's REPORT lines give: the runtime's own work per invoke (event and response JSON, the
+Runtime API round trip) included, which is what Lambda bills.
 
 Prices (us-east-1 list, bench.cost.Prices): Lambda arm64 $0.0000133334 per GB-s with 1 ms billing
 granularity, $0.20 per million requests; API Gateway HTTP API $1.00 per million; CloudWatch Logs ingestion
@@ -146,6 +153,53 @@ def measure(handler: Callable[[dict[str, Any], Any], dict[str, Any]], event: dic
     return times, (sink.bytes - before) / requests
 
 
+REPORT = re.compile(r"^REPORT RequestId: \S+\s+(?:Init Duration: [0-9.]+ ms\s+)?Duration: ([0-9.]+) ms\s+"
+                    r"Billed Duration: ([0-9]+) ms")
+
+
+def reports(log: Path) -> list[tuple[str, str]]:
+    """(Duration, Billed Duration) of each REPORT line in the emulator's log, in order."""
+    found = (REPORT.match(line) for line in log.read_text(errors="replace").splitlines())
+    return [(m.group(1), m.group(2)) for m in found if m]
+
+
+def through_emulator(cases: list[tuple[str, dict[str, Any], str]], warmup: int,
+                     requests: int) -> list[tuple[str, list[float], list[float]]]:
+    """Each case's (Duration, Billed Duration) in ms, per the emulator's REPORT lines, after `warmup` calls."""
+    from local import backend as local_backend
+    from tests.artifact import sandbox, stack
+
+    artifact = sandbox.Artifact(stack.ARTIFACT_DIR)
+    template = sandbox.load_template()
+    spec = sandbox.function_spec(template)
+    python = stack.default_python()
+    backend = local_backend.start()
+    results = []
+    try:
+        refs = stack.provision(backend.endpoint, KEY_ID, SECRET)
+        env = stack.environment(spec, template, refs, backend.endpoint, python)
+        emulator = sandbox.start_emulator(artifact, stack.default_rie(), python, spec, env)
+        try:
+            for label, event, expect in cases:
+                answer = emulator.invoke(event)
+                if expect not in answer.get("body", ""):
+                    raise SystemExit(f"expected {expect} through the emulator, got {answer}")
+                for _ in range(warmup):
+                    emulator.invoke(event)
+                time.sleep(0.5)  # a REPORT line is written after its answer
+                seen = len(reports(artifact.log))
+                for _ in range(requests):
+                    emulator.invoke(event)
+                time.sleep(0.5)
+                timed = reports(artifact.log)[seen:seen + requests]
+                results.append((label, [float(d) for d, _ in timed], [float(b) for _, b in timed]))
+        finally:
+            emulator.stop()
+    finally:
+        backend.stop()
+    return results
+
+
 def price_row(label: str, billed_ms: float, memory_mb: int, front: float, log_bytes: float,
               prices: Prices) -> list[object]:
     compute = billed_ms / 1000 * memory_mb / 1024 * prices.lambda_gb_second * MILLION
@@ -163,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-mb", type=int, default=None, help="default: template.yaml's MemorySize default")
     parser.add_argument("--log-level", default="INFO", help="the template's LogLevel (INFO by default)")
     parser.add_argument("--no-tracing", action="store_true", help="as if Tracing were not Active")
+    parser.add_argument("--emulator", action="store_true",
+                        help="also run the requests through the built artifact under the Lambda emulator")
+    parser.add_argument("--emulator-requests", type=int, default=500)
     args = parser.parse_args(argv)
     memory_mb = args.memory_mb or template_memory_mb()
     prices = Prices()
@@ -204,6 +261,18 @@ def main(argv: list[str] | None = None) -> int:
         prices_rows.append(price_row(f"{label}, Function URL", billed, memory_mb, 0.0, out_bytes, prices))
         prices_rows.append(price_row(f"{label}, HTTP API front", billed, memory_mb, HTTP_API_REQUEST, out_bytes,
                                      prices))
+    if args.emulator:
+        emulated = through_emulator(cases, warmup=50, requests=args.emulator_requests)
+        by_label = {label: out_bytes for label, _, out_bytes in results}
+        for label, durations, billed_ms in emulated:
+            billed = statistics.fmean(billed_ms)
+            rows.append([f"{label}, via emulator", len(durations), f"{pct(durations, 50):.2f}",
+                         f"{pct(durations, 90):.2f}", f"{pct(durations, 99):.2f}",
+                         f"{statistics.fmean(durations):.2f}", f"{billed:.2f}", "-"])
+            prices_rows.append(price_row(f"{label}, via emulator, Function URL", billed, memory_mb, 0.0,
+                                         by_label[label], prices))
+            prices_rows.append(price_row(f"{label}, via emulator, HTTP API front", billed, memory_mb,
+                                         HTTP_API_REQUEST, by_label[label], prices))
     tracing = "off" if args.no_tracing else "on"
     print(table(f"Refused requests, warm handler in-process (tracing {tracing}, log level {args.log_level}; "
                 f"ms per request)",
@@ -212,10 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(f"Price of 1 million refused requests at {memory_mb} MB (USD; arm64, us-east-1 list prices; "
                 "logs: the function's own output only)",
                 ["request, front", "requests", "compute", "HTTP API", "logs", "total"], prices_rows))
-    print("\nNot counted: Lambda's START/END/REPORT log lines (about 0.3 KB per request, ingested as logs too), and"
-          "\nthe runtime's own overhead per invoke (the emulator's REPORT adds about 1 ms to the in-process time:"
-          "\nmake artifact-test, .cache/artifact/lambda.log). A throttled request (over reserved concurrency, or"
-          "\nover the HTTP API stage's rate) runs no function and is not billed as a Lambda request.")
+    print("\nNot counted: Lambda's START/END/REPORT log lines (about 0.3 KB per request, ingested as logs too);"
+          "\nin-process rows leave out the runtime's own work per invoke (--emulator measures it). A throttled"
+          "\nrequest (over reserved concurrency, or over the HTTP API stage's rate) runs no function and is not"
+          "\nbilled as a Lambda request.")
     return 0
 
 

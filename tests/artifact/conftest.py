@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,17 +23,14 @@ from botocore.config import Config
 
 from local import backend as local_backend
 from local.lambda_event import function_url_event
-from local.provision import create_bucket, create_table
-from tests.artifact import sandbox
+from tests.artifact import sandbox, stack
 
 ARTIFACT = os.environ.get("FACESEARCH_ARTIFACT", "")
 RIE = os.environ.get("FACESEARCH_RIE", "")
 # The interpreter the runtime runs: the dev venv's base python, for which the deps layer's twin was built.
-PYTHON = os.environ.get("FACESEARCH_ARTIFACT_PYTHON", getattr(sys, "_base_executable", sys.executable))
+PYTHON = os.environ.get("FACESEARCH_ARTIFACT_PYTHON") or stack.default_python()
 
-REGION = "us-east-1"
-STACK = "facesearch"
-ACCOUNT = "123456789012"
+REGION = stack.REGION
 KEY_ID = "FSKARTIFACTTEST"
 SECRET = "artifact-test-secret-access-key"
 ENDPOINT = "https://abcdefghij.lambda-url.us-east-1.on.aws"  # what a client would name; requests go to the RIE
@@ -72,41 +66,15 @@ def backend() -> Iterator[str]:
         started.stop()
 
 
-def aws_client(service: str, endpoint: str) -> Any:
-    session: Any = boto3.session.Session()
-    return session.client(service, region_name=REGION, endpoint_url=endpoint, aws_access_key_id="moto",
-                          aws_secret_access_key="moto")
-
-
 @pytest.fixture(scope="session")
 def refs(backend: str) -> dict[str, str]:
-    """The stack's resources, made in moto: what each !Ref of the function's environment resolves to."""
-    table, bucket = f"{STACK}-FacesTable-ARTIFACT", f"{STACK}-facesbucket-artifact"
-    create_table(aws_client("dynamodb", backend), table)
-    create_bucket(aws_client("s3", backend), bucket, REGION)
-    secret = aws_client("secretsmanager", backend).create_secret(
-        Name=f"{STACK}-KeysSecret-ARTIFACT",
-        SecretString=json.dumps({"AccessKeyId": KEY_ID, "SecretAccessKey": SECRET}),
-    )
-    return {"FacesTable": table, "FacesBucket": bucket, "KeysSecret": secret["ARN"], "AWS::AccountId": ACCOUNT,
-            "AWS::Region": REGION, "AWS::StackName": STACK}
+    return stack.provision(backend, KEY_ID, SECRET)
 
 
 @pytest.fixture(scope="session")
 def environment(spec: sandbox.FunctionSpec, template: dict[str, Any], refs: dict[str, str],
                 backend: str) -> dict[str, str]:
-    version = subprocess.run([PYTHON, "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    env = sandbox.lambda_environment(spec, sandbox.function_environment(spec, template, refs), version,
-                                     function_name=f"{STACK}-api", region=REGION)
-    env.update({
-        # The execution role's credentials (moto takes any) and the account's endpoints: moto, for every service.
-        "AWS_ACCESS_KEY_ID": "ASIAARTIFACTTEST",
-        "AWS_SECRET_ACCESS_KEY": "artifact-test",
-        "AWS_SESSION_TOKEN": "artifact-test",
-        "AWS_ENDPOINT_URL": backend,
-    })
-    return env
+    return stack.environment(spec, template, refs, backend, PYTHON)
 
 
 @pytest.fixture(scope="session")
@@ -159,10 +127,7 @@ def last_logged_error(log: Path) -> str:
 
 
 def invoke(emulator: sandbox.Emulator, event: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
-    posted = urllib.request.Request(emulator.invoke_url, data=json.dumps(event).encode(), method="POST")
-    with urllib.request.urlopen(posted, timeout=timeout) as answer:
-        result: dict[str, Any] = json.loads(answer.read() or b"null") or {}
-    return result
+    return emulator.invoke(event, timeout)
 
 
 class _Raw:
