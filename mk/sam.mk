@@ -58,11 +58,14 @@ sam-build: sam-venv check-requirements
 #                        tests/artifact in a private mount namespace (/var/task, /opt, /var/runtime)
 #
 # - ApiFunction: functions/api/Makefile, as sam runs it.
-# - DepsLayer: layers/deps/Makefile with DEPS_ARCH / DEPS_PYTHON_VERSION set to this machine's CPU and the dev
-#   venv's Python: a host twin of the arm64 / 3.12 layer, from the same requirements with the same trim.
+# - DepsLayer: layers/deps/Makefile with DEPS_ARCH / DEPS_PYTHON_VERSION set to this machine's CPU and the
+#   runtime's Python: a host twin of the arm64 / 3.12 layer, from the same requirements with the same trim.
 # - ModelsLayer: layers/models/Makefile's export, as sam runs it (the int8 models, notices, manifest).
 # - runtime: awslambdaric and its dependencies (mk/requirements-artifact.txt), the emulated /var/runtime.
 # - The emulator: aws-lambda-rie from the aws-sam-cli wheel in .venv-sam (mk/requirements-sam.txt).
+# The runtime's Python is the dev venv's base interpreter (run with -S: none of the venv's packages); another
+# CPython can be named, e.g. `make artifact-test ARTIFACT_PYTHON=/path/to/python3.12` for a twin closer to
+# Lambda's python3.12 (the twin and the runtime are rebuilt for it).
 # It needs root or unprivileged user namespaces (`unshare --mount`); without them the test skips on a developer
 # machine and fails under CI. The emulator's and the function's output of the last run: .cache/artifact/lambda.log
 
@@ -71,26 +74,33 @@ ARTIFACT_ABS := $(abspath $(ARTIFACT_DIR))
 HOST_ARCH := $(shell uname -m)
 RIE_ARCH := $(if $(filter aarch64 arm64,$(HOST_ARCH)),arm64,x86_64)
 DEPS_TWIN_ARCH := $(if $(filter aarch64 arm64,$(HOST_ARCH)),aarch64,x86_64)
-# Evaluated when used (the venvs exist by then): the interpreter behind the dev venv, which the emulated runtime
-# runs (with -S: none of the venv's packages), and its version, for which the deps twin is built.
-ARTIFACT_PYTHON = $(shell $(PY) -c 'import sys; print(sys._base_executable)')
-ARTIFACT_PYTHON_VERSION = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# Evaluated when used (the venvs exist by then).
+ARTIFACT_PYTHON ?= $(shell $(PY) -c 'import sys; print(sys._base_executable)')
+ARTIFACT_PYTHON_VERSION = $(shell $(ARTIFACT_PYTHON) -S -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 RIE = $(shell $(SAM_PY) -c 'import pathlib, samcli; print(pathlib.Path(samcli.__file__).parent)')/local/rapid/aws-lambda-rie-$(RIE_ARCH)
+# Wheels for the runtime's CPython on this CPU, whatever interpreter runs pip (.venv-sam's).
+TWIN_PIP = $(abspath $(SAM_PY)) -m pip install --quiet --disable-pip-version-check --no-warn-conflicts \
+	--no-compile --only-binary=:all: --implementation cp --python-version $(ARTIFACT_PYTHON_VERSION) \
+	--platform manylinux2014_$(DEPS_TWIN_ARCH) --platform manylinux_2_28_$(DEPS_TWIN_ARCH)
 
-.PHONY: artifact-build artifact-test
+.PHONY: artifact-build artifact-test FORCE
+
+# Which interpreter and CPU the twin is for: rewritten only when that changes, so the stamps below rebuild then.
+$(ARTIFACT_DIR)/python.id: FORCE | $(VENV)/.installed
+	@mkdir -p $(ARTIFACT_DIR); id="$(ARTIFACT_PYTHON) $(ARTIFACT_PYTHON_VERSION) $(DEPS_TWIN_ARCH)"; \
+		[ "$$(cat $@ 2>/dev/null)" = "$$id" ] || echo "$$id" > $@
 
 # The deps twin is the slow part (pip): rebuilt only when what it is made of changes.
-$(ARTIFACT_DIR)/DepsLayer.stamp: $(SAM_VENV)/.installed $(VENV)/.installed requirements.txt layers/deps/Makefile \
-		layers/deps/trim.py mk/sam.mk
+$(ARTIFACT_DIR)/DepsLayer.stamp: $(ARTIFACT_DIR)/python.id $(SAM_VENV)/.installed requirements.txt \
+		layers/deps/Makefile layers/deps/trim.py mk/sam.mk
 	rm -rf $(ARTIFACT_DIR)/DepsLayer && mkdir -p $(ARTIFACT_DIR)/DepsLayer
 	$(MAKE) --no-print-directory -C layers/deps build-DepsLayer ARTIFACTS_DIR=$(ARTIFACT_ABS)/DepsLayer \
 		DEPS_ARCH=$(DEPS_TWIN_ARCH) DEPS_PYTHON_VERSION=$(ARTIFACT_PYTHON_VERSION) DEPS_PYTHON=$(abspath $(SAM_PY))
 	touch $@
 
-$(ARTIFACT_DIR)/runtime.stamp: $(VENV)/.installed mk/requirements-artifact.txt
+$(ARTIFACT_DIR)/runtime.stamp: $(ARTIFACT_DIR)/python.id $(SAM_VENV)/.installed mk/requirements-artifact.txt
 	rm -rf $(ARTIFACT_DIR)/runtime
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --only-binary=:all: \
-		--target $(ARTIFACT_DIR)/runtime --requirement mk/requirements-artifact.txt
+	$(TWIN_PIP) --no-deps --target $(ARTIFACT_DIR)/runtime --requirement mk/requirements-artifact.txt
 	touch $@
 
 artifact-build: $(ARTIFACT_DIR)/DepsLayer.stamp $(ARTIFACT_DIR)/runtime.stamp models
