@@ -9,6 +9,7 @@ except under CI (CI=true), where that is a failure.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Iterator
@@ -33,7 +34,9 @@ PYTHON = os.environ.get("FACESEARCH_ARTIFACT_PYTHON") or stack.default_python()
 REGION = stack.REGION
 KEY_ID = "FSKARTIFACTTEST"
 SECRET = "artifact-test-secret-access-key"
-ENDPOINT = "https://abcdefghij.lambda-url.us-east-1.on.aws"  # what a client would name; requests go to the RIE
+# What a client would name (the Function URL, or the HTTP API's endpoint); requests go to the emulator.
+ENDPOINT = "https://abcdefghij.lambda-url.us-east-1.on.aws"
+HTTP_API_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/"
 
 @pytest.fixture(scope="session")
 def artifact() -> sandbox.Artifact:
@@ -92,8 +95,9 @@ class FunctionUrlTransport:
     """A botocore before-send handler: the signed request becomes the Function URL event (payload 2.0) the
     deployed function gets, POSTed to the emulator; the handler's answer becomes the HTTP response."""
 
-    def __init__(self, emulator: sandbox.Emulator) -> None:
+    def __init__(self, emulator: sandbox.Emulator, http_api: bool = False) -> None:
         self.emulator = emulator
+        self.http_api = http_api
 
     def __call__(self, request: AWSPreparedRequest, **_: object) -> AWSResponse:
         url = urlsplit(request.url)
@@ -103,6 +107,8 @@ class FunctionUrlTransport:
         raw: Any = request.body or b""
         body: bytes = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
         event = function_url_event(request.method, url.path or "/", url.query, headers, body)
+        if self.http_api:
+            event = as_http_api_event(event, body)
         result = invoke(self.emulator, event)
         if "statusCode" not in result:
             raise AssertionError(f"the function did not answer with an HTTP response: {result}")
@@ -111,6 +117,18 @@ class FunctionUrlTransport:
                                  f"{last_logged_error(self.emulator.log)}")
         return AWSResponse(request.url, result["statusCode"], result.get("headers", {}),
                            _Raw(result.get("body", "").encode("utf-8")))
+
+
+def as_http_api_event(event: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The same request as the optional HTTP API front (ApiThrottleRate > 0) delivers it in payload 2.0: the
+    body base64-encoded (application/x-amz-json-1.1 is not a text type to API Gateway), the forwarding headers
+    it adds, its own request context."""
+    headers = dict(event["headers"])
+    headers.update({"content-length": str(len(body)), "x-forwarded-for": "203.0.113.7", "x-forwarded-port": "443",
+                    "x-forwarded-proto": "https", "x-amzn-trace-id": "Root=1-00000000-000000000000000000000000"})
+    context = dict(event["requestContext"], apiId="abc123", domainPrefix="abc123", accountId="123456789012")
+    return dict(event, headers=headers, requestContext=context, isBase64Encoded=True,
+                body=base64.b64encode(body).decode("ascii"))
 
 
 def last_logged_error(log: Path) -> str:
@@ -141,12 +159,13 @@ class _Raw:
         return self._data
 
 
-def rekognition_client(emulator: sandbox.Emulator, key_id: str = KEY_ID, secret: str = SECRET) -> Any:
+def rekognition_client(emulator: sandbox.Emulator, key_id: str = KEY_ID, secret: str = SECRET,
+                       http_api: bool = False) -> Any:
     client = boto3.session.Session().client(
-        "rekognition", region_name=REGION, endpoint_url=ENDPOINT, aws_access_key_id=key_id,
-        aws_secret_access_key=secret, config=Config(retries={"total_max_attempts": 1}),
+        "rekognition", region_name=REGION, endpoint_url=HTTP_API_ENDPOINT if http_api else ENDPOINT,
+        aws_access_key_id=key_id, aws_secret_access_key=secret, config=Config(retries={"total_max_attempts": 1}),
     )
-    client.meta.events.register("before-send.rekognition", FunctionUrlTransport(emulator))
+    client.meta.events.register("before-send.rekognition", FunctionUrlTransport(emulator, http_api))
     return client
 
 

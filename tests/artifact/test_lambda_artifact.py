@@ -118,6 +118,16 @@ def test_a_wrong_secret_is_refused(emulator: sandbox.Emulator) -> None:
     assert raised.value.response["Error"]["Code"] == "InvalidSignatureException"
 
 
+def test_the_http_api_front_event_is_answered(emulator: sandbox.Emulator) -> None:
+    # ApiThrottleRate > 0 puts an HTTP API in front: its payload-2.0 event (base64 body, its host name in the
+    # signature, forwarding headers) must verify and answer like the Function URL's.
+    client = rekognition_client(emulator, http_api=True)
+    assert "artifact" in client.list_collections()["CollectionIds"]
+    with pytest.raises(ClientError) as raised:
+        rekognition_client(emulator, secret="not-the-secret", http_api=True).list_collections()
+    assert raised.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+
 def test_list_collections_after_all(rekognition: Any) -> None:
     assert rekognition.list_collections()["CollectionIds"] == ["artifact"]
 
