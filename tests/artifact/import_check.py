@@ -3,9 +3,9 @@ import, and every AWS client it can make, loads from the artifact alone.
 
 The requests of test_lambda_artifact.py reach the code paths a request takes; this reaches the rest: every
 module of the function's package (some are imported only by rare operations or on error paths), the clients
-of every service the function talks to (S3, DynamoDB, Secrets Manager for its keys, Lambda for search
-fan-out, X-Ray for the tracer's sampling, STS for credential helpers), the Rekognition model it validates
-against, and the libraries' own pieces the function uses. It prints one JSON line: the modules loaded and
+of every service the function talks to (each one its code names in a `client("...")` call, plus Secrets
+Manager for its keys, X-Ray for the tracer's sampling, STS for credential helpers), the Rekognition model it
+validates against, and the libraries' own pieces the function uses. It prints one JSON line: the modules loaded and
 any that came from outside /var/task, /opt and /var/runtime (other than the interpreter's standard library).
 """
 
@@ -14,11 +14,25 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 import sys
 import sysconfig
+from pathlib import Path
 from typing import Any
 
-SERVICES = ("rekognition", "s3", "dynamodb", "secretsmanager", "lambda", "sts", "xray")
+# Clients the libraries make for the function: powertools' parameters (the keys secret), the X-Ray SDK's
+# sampling, botocore's credential helpers; and the Rekognition model the function validates requests against.
+LIBRARY_SERVICES = frozenset({"rekognition", "secretsmanager", "xray", "sts"})
+CLIENT_CALL = re.compile(r"""\bclient\(\s*["']([a-z0-9-]+)["']""")
+
+
+def code_services(task_root: str = "/var/task") -> set[str]:
+    """Every service the function's own code names in a `client("...")` call: a service added to the code
+    is checked without anyone remembering to list it here (or in the trim's KEEP_SERVICES)."""
+    found: set[str] = set()
+    for path in Path(task_root).rglob("*.py"):
+        found.update(CLIENT_CALL.findall(path.read_text(encoding="utf-8")))
+    return found
 
 
 def main() -> None:
@@ -30,7 +44,8 @@ def main() -> None:
     import simsimd  # noqa: F401
 
     session: Any = boto3.session.Session()
-    for service in SERVICES:
+    services = sorted(LIBRARY_SERVICES | code_services())
+    for service in services:
         session.client(service, region_name="us-east-1")
     boto3.resource("dynamodb", region_name="us-east-1")
     botocore.session.get_session().get_service_model("rekognition")
@@ -62,7 +77,7 @@ def main() -> None:
         if getattr(module, "__file__", None) and not str(module.__file__).startswith(allowed)
     )
     print(json.dumps({"function_modules": len(modules), "loaded": len(sys.modules), "outside": outside,
-                      "sys_path": sys.path}))
+                      "services": services, "sys_path": sys.path}))
 
 
 main()

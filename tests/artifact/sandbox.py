@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -117,7 +118,8 @@ def function_spec(template: Mapping[str, Any], logical_id: str = FUNCTION) -> Fu
 
 def resolve(value: Any, parameters: Mapping[str, Any], refs: Mapping[str, str]) -> str:
     """A template value as Lambda would see it: !Ref to a parameter is its default, to a resource or pseudo
-    parameter the local stand-in in `refs`; !Join joins. Anything else is an error to extend this for."""
+    parameter the local stand-in in `refs`; !Sub substitutes those; !Join joins. Anything else is an error to
+    extend this for."""
     if not isinstance(value, Intrinsic):
         return str(value)
     if value.name == "Ref":
@@ -128,6 +130,9 @@ def resolve(value: Any, parameters: Mapping[str, Any], refs: Mapping[str, str]) 
             default = parameters[name].get("Default", "")
             return str(default)
         raise KeyError(f"no local stand-in for !Ref {name}: add it to the artifact test's refs")
+    if value.name == "Sub" and isinstance(value.value, str):  # "${Name}" of a parameter, resource or pseudo one
+        return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: resolve(Intrinsic("Ref", m.group(1)), parameters, refs),
+                      value.value)
     if value.name == "Join":
         delimiter, items = value.value
         if isinstance(items, Intrinsic):  # a CommaDelimitedList parameter: its default, split

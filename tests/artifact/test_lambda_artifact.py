@@ -150,6 +150,7 @@ def test_everything_imports_from_the_artifact_alone(artifact: sandbox.Artifact, 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["outside"] == [], report["outside"]
     assert report["function_modules"] > 50
+    assert {"s3", "dynamodb", "lambda", "secretsmanager"} <= set(report["services"]), report["services"]
 
 
 def test_notice_lists_what_the_layers_ship(artifact: sandbox.Artifact) -> None:
