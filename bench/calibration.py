@@ -15,13 +15,13 @@ i.e. 50 <-> 2e-3, 70 <-> 2e-5, 80 <-> 2e-6, 90 <-> 2e-7, 99 <-> 2.5e-8, and the 
 - beyond that extrapolated from a straight-line fit of log10 FMR against cosine over the measured tail,
   with a 90 % interval from resampling identities (the pairs of one person are not independent).
 
-What it runs, with the shipped int8 pipeline (bench/face_embeddings.py, cached in .cache/bench/):
-1. LFW folds 1-5 (labelled face = the one nearest the centre; label errors cleaned, bench/face_sets.py)
+What it runs, with the shipped int8 pipeline (bench/common/embeddings.py, cached in .cache/bench/):
+1. LFW folds 1-5 (labelled face = the one nearest the centre; label errors cleaned, bench/common/sets.py)
    and the studio sets (London neutral/smiling, canada, lisa, zoom): every pair, FMR and TAR per cosine.
 2. The Similarity curve derived from it, against today's curve.
-3. Quality dependence: LFW pairs split by the worse face's Sharpness / Brightness / size / yaw, and LFW
-   photos degraded (downscaled to ~45 px faces, blurred, darkened) searched against the clean photos,
-   with and without the QualityFilter bars.
+3. Quality dependence (bench/calibration_quality.py): LFW pairs split by the worse face's Sharpness /
+   Brightness / size / yaw, and LFW photos degraded (downscaled to ~45 px faces, blurred, darkened)
+   searched against the clean photos, with and without the QualityFilter bars.
 4. CompareFaces on the 3,000 pairs of pairs.txt (largest source face vs every target face) at
    Similarity 80 under the previous curve and under the new one.
 Needs ../shared (or $FACESEARCH_SHARED); exits 0 with a SKIP line without it. Never copies LFW.
@@ -29,24 +29,20 @@ Needs ../shared (or $FACESEARCH_SHARED); exits 0 with a SKIP line without it. Ne
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from bench import face_embeddings, face_sets, pair_stats, similarity_table
-from bench.common.data import REPO
-from bench.face_embeddings import PhotoFaces
-from bench.face_sets import FaceSet
-from bench.pair_stats import PairCounts
-from facesearch.vision import onnx as models
-from facesearch.vision import quality_filter, similarity
-from facesearch.vision.pipeline import detection_confidence
+from bench import calibration_quality, pair_stats, similarity_table
+from bench.calibration_quality import Population, all_pairs, labelled_faces
+from bench.common import cli, embeddings, models, sets
+from bench.common.embeddings import PhotoFaces
+from bench.pair_stats import PairCounts, TailFit
+from facesearch.vision import similarity
 
 RESULTS = similarity_table.RESULTS  # bench/results/calibration.json, which the README's table is rendered from
 FMR_AT_80 = 2e-6  # Rekognition's default, observed: 28 false matches / (535 x 25,000) comparisons
@@ -59,7 +55,6 @@ BOOTSTRAP_ROUNDS = 200
 # The curve before issue 13 (similarity.py at commit 011f586), for the before/after comparison.
 PREVIOUS_KNOTS = ((-1.0, 0.0), (0.29, 20.0), (0.34, 80.0), (0.68, 99.0), (1.0, 100.0))
 GRID = (-0.25, 1.0, 0.0005)  # cosines at which the JSON keeps cumulative pair counts
-DEGRADED_STEP = 5  # every 5th LFW photo is degraded (1,233 probes against all 6,162 clean faces)
 
 
 def fmr_of_similarity(level: float) -> float:
@@ -70,38 +65,6 @@ def fmr_of_similarity(level: float) -> float:
 def previous_to_cosine(level: float) -> float:
     cos, sim = zip(*PREVIOUS_KNOTS, strict=True)
     return float(np.interp(level, sim, cos))
-
-
-@dataclass(frozen=True)
-class Population:
-    """One face per photo (the labelled one); photos without a face are dropped and counted."""
-
-    name: str
-    embedding: np.ndarray
-    identity: np.ndarray
-    photo: np.ndarray  # index into the FaceSet's photos
-    missed: int
-    excluded: tuple[tuple[int, int], ...]
-    sharpness: np.ndarray
-    brightness: np.ndarray
-    width: np.ndarray
-    yaw: np.ndarray
-
-
-def labelled_faces(faces_set: FaceSet, faces: PhotoFaces) -> Population:
-    rows = faces.centre_face()
-    found = rows >= 0
-    picked = rows[found]
-    return Population(
-        faces_set.name, faces.embedding[picked], faces_set.identity[found], np.nonzero(found)[0],
-        int((~found).sum()), faces_set.excluded, faces.sharpness[picked], faces.brightness[picked],
-        faces.face_width()[picked], faces.yaw[picked],
-    )
-
-
-def all_pairs(pop: Population, groups: np.ndarray | None = None, count: int = 1) -> PairCounts:
-    return pair_stats.count_pairs(pop.embedding, pop.identity, pop.photo, excluded=pop.excluded,
-                                  a_group=groups, groups=count)
 
 
 def grid_counts(histogram: np.ndarray) -> list[int]:
@@ -150,125 +113,6 @@ def print_rates(name: str, counts: PairCounts) -> None:
         print(rate_row("", counts, float(cosine)))
 
 
-def terciles(values: np.ndarray, worse_is_low: bool) -> tuple[np.ndarray, list[str]]:
-    """Group 0 = best third, 2 = worst third, and the groups' value ranges as labels."""
-    low, high = np.percentile(values, [100 / 3, 200 / 3])
-    group = np.digitize(values, [low, high])  # 0 = low third
-    if worse_is_low:
-        group = 2 - group
-        labels = [f">= {high:.1f}", f"{low:.1f}-{high:.1f}", f"< {low:.1f}"]
-    else:
-        labels = [f"< {low:.1f}", f"{low:.1f}-{high:.1f}", f">= {high:.1f}"]
-    return group.astype(np.int64), labels
-
-
-def tail_summary(counts: PairCounts, group: int, cosines: dict[str, float]) -> dict[str, float | int]:
-    impostor, genuine = counts.impostor[group], counts.genuine[group]
-    row: dict[str, float | int] = {"impostor_pairs": int(impostor.sum()), "genuine_pairs": int(genuine.sum())}
-    for level, cosine in cosines.items():
-        row[f"fmr_{level}"] = pair_stats.rate_at(impostor, cosine)[0]
-        row[f"tar_{level}"] = pair_stats.rate_at(genuine, cosine)[0]
-    row["cosine_at_fmr_1e-4"] = pair_stats.cosine_at_rate(impostor, 1e-4)
-    row["cosine_at_fmr_1e-5"] = pair_stats.cosine_at_rate(impostor, 1e-5)
-    return row
-
-
-def print_tail_rows(title: str, rows: dict[str, dict[str, float | int]], levels: list[str]) -> None:
-    print(f"\n{title}")
-    head = " ".join(f"{'FMR@' + lv:>9}" for lv in levels) + " " + " ".join(f"{'TAR@' + lv:>7}" for lv in levels)
-    print(f"{'group':>26} {'imp.pairs':>10} {head} {'cos@1e-4':>8} {'cos@1e-5':>8}")
-    for label, row in rows.items():
-        if "impostor_pairs" not in row:
-            print(f"{label:>26} (no probe left)")
-            continue
-        fmrs = " ".join(f"{row[f'fmr_{lv}']:9.2e}" for lv in levels)
-        tars = " ".join(f"{100 * float(row[f'tar_{lv}']):7.2f}" for lv in levels)
-        print(f"{label:>26} {row['impostor_pairs']:10,} {fmrs} {tars} "
-              f"{row['cosine_at_fmr_1e-4']:8.4f} {row['cosine_at_fmr_1e-5']:8.4f}")
-
-
-def quality_split(pop: Population, cosines: dict[str, float]) -> dict[str, dict[str, dict[str, float | int]]]:
-    """LFW pairs grouped by the worse face's measurement (terciles over LFW's labelled faces)."""
-    splits = {
-        "sharpness": terciles(pop.sharpness, worse_is_low=True),
-        "brightness": terciles(pop.brightness, worse_is_low=True),
-        "face width px": terciles(pop.width, worse_is_low=True),
-        "abs yaw deg": terciles(np.abs(pop.yaw), worse_is_low=False),
-    }
-    out: dict[str, dict[str, dict[str, float | int]]] = {}
-    for name, (group, labels) in splits.items():
-        counts = all_pairs(pop, group, 3)
-        out[name] = {f"{name} {labels[g]}": tail_summary(counts, g, cosines) for g in range(3)}
-        print_tail_rows(f"LFW pairs by the worse face's {name} (terciles)", out[name], list(cosines))
-    return out
-
-
-def passes(faces: PhotoFaces, rows: np.ndarray, level: str) -> np.ndarray:
-    """The QualityFilter `level` bars (facesearch.vision.quality_filter) applied to cached faces."""
-    bars = quality_filter.LEVELS[level]
-    box = faces.box[rows]
-    side = np.minimum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
-    confidence = np.array([detection_confidence(float(s)) for s in faces.score[rows]])
-    low, high = bars.brightness_range
-    sharp, bright = faces.sharpness[rows], faces.brightness[rows]
-    ok = (side >= bars.min_side_px) & (confidence >= bars.min_confidence) & (sharp >= bars.min_sharpness)
-    ok &= (bright >= low) & (bright <= high)
-    ok &= (np.abs(faces.yaw[rows]) <= bars.max_yaw) & (np.abs(faces.pitch[rows]) <= bars.max_pitch)
-    ok &= ~((sharp < bars.min_sharpness * 1.2) & (bright < low * 1.2))  # LOW_FACE_QUALITY
-    return ok
-
-
-def degraded_search(
-    lfw_set: FaceSet, clean: PhotoFaces, gallery: Population, cosines: dict[str, float]
-) -> dict[str, dict[str, float | int]]:
-    """Degraded probes (every DEGRADED_STEP-th photo) against every clean labelled LFW face."""
-    sub = lfw_set.subset(DEGRADED_STEP)
-    sub_photo = np.arange(0, len(lfw_set.paths), DEGRADED_STEP)
-    conditions: dict[str, PhotoFaces] = {"clean (same photos)": clean}
-    for name in face_embeddings.DEGRADATIONS:
-        conditions[name] = face_embeddings.embed_photos("lfw", sub.paths, degradation=name)
-    out: dict[str, dict[str, float | int]] = {}
-    for name, faces in conditions.items():
-        if faces is clean:
-            rows = clean.centre_face()[sub_photo]
-        else:
-            rows = faces.centre_face()
-        found = rows >= 0
-        probe_rows = rows[found]
-        photos = sub_photo[found]
-        for level in ("NONE", "MEDIUM", "HIGH"):
-            keep = np.ones(len(probe_rows), bool) if level == "NONE" else passes(faces, probe_rows, level)
-            if not keep.any():
-                out[f"{name}, QualityFilter {level}"] = {"probes": 0, "missed": int((~found).sum())}
-                continue
-            counts = pair_stats.count_pairs(
-                faces.embedding[probe_rows[keep]], lfw_set.identity[photos[keep]], photos[keep],
-                gallery.embedding, gallery.identity, gallery.photo, excluded=lfw_set.excluded,
-            )
-            row = tail_summary(counts, 0, cosines)
-            row.update({
-                "probes": int(keep.sum()), "missed": int((~found).sum()),
-                "median_face_width": float(np.median(faces.face_width()[probe_rows])),
-                "median_sharpness": float(np.median(faces.sharpness[probe_rows])),
-                "median_brightness": float(np.median(faces.brightness[probe_rows])),
-            })
-            out[f"{name}, QualityFilter {level}"] = row
-    return out
-
-
-def read_pairs_txt(lfw_dir: Path, lfw_set: FaceSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    stems = {p.stem: i for i, p in enumerate(lfw_set.paths)}
-    lines = [line.split("\t") for line in (lfw_dir / "pairs.txt").read_text().splitlines()[1:] if line.strip()]
-    left, right, same = [], [], []
-    for row in lines:
-        a_name, b_name = (row[0], row[0]) if len(row) == 3 else (row[0], row[2])
-        a_num, b_num = (row[1], row[2]) if len(row) == 3 else (row[1], row[3])
-        left.append(stems[f"{a_name}_{int(a_num):04d}"])
-        right.append(stems[f"{b_name}_{int(b_num):04d}"])
-        same.append(len(row) == 3)
-    return np.array(left), np.array(right), np.array(same)
-
-
 def compare_faces_cosines(faces: PhotoFaces, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """CompareFaces' best cosine per pair: the source's largest face against every target face.
 
@@ -294,43 +138,19 @@ def compare_faces_accuracy(best: np.ndarray, same: np.ndarray, cosine: float) ->
     }
 
 
-def model_hashes() -> dict[str, str]:
-    files = models.model_files(face_embeddings.VARIANT)
-    return {kind: hashlib.sha256(path.read_bytes()).hexdigest()
-            for kind, path in (("detector", files.detector), ("embedder", files.embedder))}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/results/calibration.json")
-    parser.add_argument("--workers", type=int, default=2, help="embedding worker processes (1 thread each)")
-    args = parser.parse_args()
-    shared = face_sets.shared_dir()
-    if shared is None:
-        print("SKIP: ../shared/faces (or $FACESEARCH_SHARED) not found; the calibration needs LFW")
-        return 0
-    started = time.perf_counter()
-    lfw_set, studio_set = face_sets.lfw(shared), face_sets.studio(shared)
-    lfw_faces = face_embeddings.embed_photos("lfw", lfw_set.paths, workers=args.workers)
-    studio_faces = face_embeddings.embed_photos("studio", studio_set.paths, workers=args.workers)
-    lfw, studio = labelled_faces(lfw_set, lfw_faces), labelled_faces(studio_set, studio_faces)
-    print(f"LFW folds 1-5: {len(lfw_set.paths)} photos ({lfw.missed} without a face), "
-          f"{len(np.unique(lfw.identity))} people after merging {len(face_sets.LFW_SAME_PERSON)} double names; "
-          f"studio: {len(studio_set.paths)} photos ({studio.missed} without a face), "
-          f"{len(np.unique(studio.identity))} people")
-
-    lfw_counts, studio_counts = all_pairs(lfw), all_pairs(studio)
-    print_rates("LFW all pairs (label errors cleaned)", lfw_counts)
-    print_rates("Studio all pairs", studio_counts)
-    print(f"  [pairs counted in {time.perf_counter() - started:.0f} s so far]")
-
+def curve(lfw: Population, people: int, lfw_counts: PairCounts, studio_counts: PairCounts
+          ) -> tuple[TailFit, list[tuple[float, float, str]], np.ndarray, np.ndarray]:
+    """The impostor-tail fit, the knots and their bootstrap interval (identities resampled among `people`),
+    printed as README's table."""
     impostor = lfw_counts.impostor[0]
     fit = pair_stats.fit_tail(impostor, FIT_HIGH_FMR, FIT_MIN_PAIRS)
     print(f"\nimpostor tail fit: log10 FMR = {fit.intercept:.3f} + {fit.slope:.3f} * cosine over cosine "
           f"{fit.low:.4f}-{fit.high:.4f} (FMR {FIT_HIGH_FMR:g} down to {FIT_MIN_PAIRS} pairs), "
           f"rms residual {fit.rms:.3f} decades")
-    faces_per_identity = np.bincount(lfw.identity, minlength=len(lfw_set.names))
     targets = tuple(fmr_of_similarity(level) for level in KNOT_LEVELS)
+    faces_per_identity = np.bincount(lfw.identity, minlength=people)
     boot = pair_stats.bootstrap_tail(lfw_counts, lfw.identity, lfw.identity, faces_per_identity, fit, targets,
                                      rounds=BOOTSTRAP_ROUNDS)
     p05, p95 = np.percentile(boot, [5, 95], axis=0)
@@ -347,40 +167,46 @@ def main() -> int:
                   else f"{'-':>7} {'-':>20}")
         print(f"{level:4.0f} {targets[i]:10.1e} {cosine:7.4f} {source:>8} {fitted} "
               f"{fmr:10.2e} {pairs:7d} {100 * tar:8.2f} {100 * tar_studio:10.2f} {old_sim[i]:7.1f}")
-    print(f"previous curve: Similarity 80 = cosine {previous_to_cosine(80):.3f}: FMR "
-          f"{pair_stats.rate_at(impostor, previous_to_cosine(80))[0]:.2e}, "
-          f"TAR {100 * pair_stats.rate_at(lfw_counts.genuine[0], previous_to_cosine(80))[0]:.2f} %")
-    top = np.argsort(-lfw_counts.tail_cosine)[:8]
+    previous = previous_to_cosine(80)
+    print(f"previous curve: Similarity 80 = cosine {previous:.3f}: FMR "
+          f"{pair_stats.rate_at(impostor, previous)[0]:.2e}, "
+          f"TAR {100 * pair_stats.rate_at(lfw_counts.genuine[0], previous)[0]:.2f} %")
+    return fit, knots, p05, p95
+
+
+def highest_impostors(lfw_set: sets.FaceSet, lfw: Population, counts: PairCounts, count: int = 8) -> str:
     stems = [lfw_set.paths[photo].stem for photo in lfw.photo]  # per labelled LFW face
-    print("highest impostor pairs left after cleaning: " + ", ".join(
-        f"{stems[lfw_counts.tail_left[k]]}~{stems[lfw_counts.tail_right[k]]} {lfw_counts.tail_cosine[k]:.3f}"
-        for k in top))
+    return "highest impostor pairs left after cleaning: " + ", ".join(
+        f"{stems[counts.tail_left[k]]}~{stems[counts.tail_right[k]]} {counts.tail_cosine[k]:.3f}"
+        for k in np.argsort(-counts.tail_cosine)[:count])
 
-    cosine_of = {f"{level:.0f}": c for level, c, _ in knots if level in (50.0, 70.0, 80.0)}
-    quality = quality_split(lfw, cosine_of)
-    degraded = degraded_search(lfw_set, lfw_faces, lfw, cosine_of)
-    print_tail_rows(f"Degraded LFW probes (every {DEGRADED_STEP}th photo) against all clean LFW faces "
-                    "(median face width / Sharpness / Brightness after each name)",
-                    {f"{k} [{v['median_face_width']:.0f}px {v['median_sharpness']:.0f} "
-                     f"{v['median_brightness']:.0f}] n={v['probes']}" if v["probes"] else k: v
-                     for k, v in degraded.items()},
-                    list(cosine_of))
 
-    left, right, same = read_pairs_txt(shared / "faces" / "lfw", lfw_set)
-    best = compare_faces_cosines(lfw_faces, left, right)
+def compare_faces(shared: Path, lfw_set: sets.FaceSet, faces: PhotoFaces, knots: list[tuple[float, float, str]]
+                  ) -> dict[str, dict[str, float]]:
+    """CompareFaces' decision on the pairs of pairs.txt under the previous curve's 80 and the new levels."""
+    index = {p.stem: i for i, p in enumerate(lfw_set.paths)}
+    pairs = sets.lfw_pairs(shared / "faces" / "lfw")
+    left, right = np.array([index[p.left] for p in pairs]), np.array([index[p.right] for p in pairs])
+    best, same = compare_faces_cosines(faces, left, right), np.array([p.same for p in pairs])
     new_cosine = {level: cosine for level, cosine, _ in knots}
     compare = {"previous 80": compare_faces_accuracy(best, same, previous_to_cosine(80))}
     for level in (50.0, 70.0, 80.0, 90.0, 99.0):
         compare[f"new {level:.0f}"] = compare_faces_accuracy(best, same, new_cosine[level])
-    print("\nCompareFaces on the 3,000 LFW pairs of pairs.txt (largest source face vs every target face)")
+    print(f"\nCompareFaces on the {len(pairs):,} LFW pairs of pairs.txt (largest source face vs every target face)")
     for name, row in compare.items():
         print(f"  {name:>11}: cosine {row['cosine']:.4f}  accuracy {100 * row['accuracy']:.2f} %  "
               f"same matched {100 * row['same_matched']:.2f} %  different unmatched "
               f"{100 * row['different_unmatched']:.2f} %")
+    return compare
 
-    results = {
+
+def results_json(fit: TailFit, knots: list[tuple[float, float, str]], p05: np.ndarray, p95: np.ndarray,
+                 populations: dict[str, Any], quality: dict[str, Any], compare: dict[str, dict[str, float]]
+                 ) -> dict[str, Any]:
+    fitted = [(i, level) for i, (level, _, source) in enumerate(knots) if source == "fit"]
+    return {
         "generated_by": "bench/calibration.py",
-        "models": model_hashes(),
+        "models": dict(zip(("detector", "embedder"), models.digests().values(), strict=True)),
         "curve": {
             "fmr_at_80": FMR_AT_80,
             "points_per_decade": POINTS_PER_DECADE,
@@ -391,23 +217,58 @@ def main() -> int:
         "fit": {
             "intercept": fit.intercept, "slope": fit.slope, "cosine_low": fit.low, "cosine_high": fit.high,
             "rms_decades": fit.rms, "bootstrap_rounds": BOOTSTRAP_ROUNDS,
-            "cosine_p05": {f"{lv:.0f}": float(p05[i]) for i, (lv, _, src) in enumerate(knots) if src == "fit"},
-            "cosine_p95": {f"{lv:.0f}": float(p95[i]) for i, (lv, _, src) in enumerate(knots) if src == "fit"},
+            "cosine_p05": {f"{level:.0f}": float(p05[i]) for i, level in fitted},
+            "cosine_p95": {f"{level:.0f}": float(p95[i]) for i, level in fitted},
         },
         "grid": {"start": GRID[0], "stop": GRID[1], "step": GRID[2]},
-        "populations": {"lfw": population_json(lfw, lfw_counts), "studio": population_json(studio, studio_counts)},
-        "quality": {"pairs_by_worse_face": quality, "degraded_probes": degraded},
+        "populations": populations,
+        "quality": quality,
         "compare_faces": compare,
     }
-    if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"\nwrote {RESULTS.relative_to(REPO)}")
-    print("\n" + similarity_table.render(results))
+
+
+def check_curve(knots: list[tuple[float, float, str]]) -> None:
     current = [(float(c), float(s)) for c, s in zip(similarity._KNOTS_COS, similarity._KNOTS_SIM, strict=True)]
     wanted = [(-1.0, 0.0), *((c, s) for s, c, _ in knots), (1.0, 100.0)]
     if not np.allclose(current, wanted, atol=1e-4):
         print(f"\nNOTE: facesearch/similarity.py's knots {current} differ from these {wanted}")
+
+
+def main() -> int:
+    parser = cli.parser(__doc__)
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/results/calibration.json")
+    parser.add_argument("--workers", type=int, default=2, help="embedding worker processes (1 thread each)")
+    args = parser.parse_args()
+    if (shared := sets.shared_or_skip("faces/lfw/pairs.txt", "the calibration")) is None:
+        return 0
+    started = time.perf_counter()
+    lfw_set, studio_set = sets.lfw(shared), sets.studio(shared)
+    lfw_faces = embeddings.embed_photos("lfw", lfw_set.paths, workers=args.workers)
+    studio_faces = embeddings.embed_photos("studio", studio_set.paths, workers=args.workers)
+    lfw, studio = labelled_faces(lfw_set, lfw_faces), labelled_faces(studio_set, studio_faces)
+    print(f"LFW folds 1-5: {len(lfw_set.paths)} photos ({lfw.missed} without a face), "
+          f"{len(np.unique(lfw.identity))} people after merging {len(sets.LFW_SAME_PERSON)} double names; "
+          f"studio: {len(studio_set.paths)} photos ({studio.missed} without a face), "
+          f"{len(np.unique(studio.identity))} people")
+    lfw_counts, studio_counts = all_pairs(lfw), all_pairs(studio)
+    print_rates("LFW all pairs (label errors cleaned)", lfw_counts)
+    print_rates("Studio all pairs", studio_counts)
+    print(f"  [pairs counted in {time.perf_counter() - started:.0f} s so far]")
+    fit, knots, p05, p95 = curve(lfw, len(lfw_set.names), lfw_counts, studio_counts)
+    print(highest_impostors(lfw_set, lfw, lfw_counts))
+    cosine_of = {f"{level:.0f}": c for level, c, _ in knots if level in (50.0, 70.0, 80.0)}
+    quality = calibration_quality.quality_split(lfw, cosine_of)
+    degraded = calibration_quality.degraded_search(lfw_set, lfw_faces, lfw, cosine_of)
+    calibration_quality.print_degraded(degraded, list(cosine_of))
+    compare = compare_faces(shared, lfw_set, lfw_faces, knots)
+    populations = {"lfw": population_json(lfw, lfw_counts), "studio": population_json(studio, studio_counts)}
+    results = results_json(fit, knots, p05, p95, populations, {"pairs_by_worse_face": quality,
+                                                                "degraded_probes": degraded}, compare)
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"\nwrote {RESULTS.relative_to(sets.REPO)}")
+    print("\n" + similarity_table.render(results))
+    check_curve(knots)
     print(f"\ndone in {time.perf_counter() - started:.0f} s")
     return 0
 

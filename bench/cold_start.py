@@ -12,14 +12,14 @@ the deployed function pays these phases once, before its snapshot, not on every 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
 
-from bench.common.data import REPO
+from bench.common import cli
+from bench.common.sets import REPO
 
 PHOTO = REPO / "tests" / "fixtures" / "faces" / "london_021_neutral.jpg"
 PHASES = ("import app", "build services", "load models", "first DetectFaces (decode + analyze)")
@@ -34,7 +34,7 @@ warm = services.services()
 marks.append((time.perf_counter(), time.process_time()))
 pipeline = warm.pipeline()
 marks.append((time.perf_counter(), time.process_time()))
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
 pipeline.analyze(decode_image(open(sys.argv[1], "rb").read()), with_embeddings=False)
 marks.append((time.perf_counter(), time.process_time()))
 print(json.dumps([[1000 * (b[0] - a[0]), 1000 * (b[1] - a[1])] for a, b in zip(marks, marks[1:])]))
@@ -67,7 +67,7 @@ def slowest_imports(threads: int, count: int = 15) -> list[tuple[int, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--importtime", action="store_true")

@@ -18,15 +18,16 @@ import io
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from bench.common.data import REPO
+from bench.common import cli, models
+from bench.common.sets import REPO
 from facesearch.index import quantized
-from facesearch.vision.imaging import decode_image
-from facesearch.vision.pipeline import get_pipeline
+from facesearch.vision.image_decoder import decode_image
 
 PHOTO = REPO / "tests" / "fixtures" / "faces" / "london_021_neutral.jpg"
 MILLION = 1_000_000
@@ -53,11 +54,12 @@ def photo_1024() -> bytes:
     return out.getvalue()
 
 
-def median_ms(call: object, rounds: int) -> float:
+def median_ms(call: Callable[[], object], rounds: int) -> float:
+    """The median CPU time of the process (every thread), in ms."""
     samples = []
     for _ in range(rounds):
         start = time.process_time()
-        call()  # type: ignore[operator]
+        call()
         samples.append(1000 * (time.process_time() - start))
     return statistics.median(samples)
 
@@ -65,7 +67,7 @@ def median_ms(call: object, rounds: int) -> float:
 def measure(rounds: int) -> tuple[float, float]:
     """(pipeline ms, 1M-face compact scan ms) of CPU time, one thread."""
     raw = photo_1024()
-    pipeline = get_pipeline("int8", threads=1)
+    pipeline = models.pipeline(1)
     pipeline.analyze(decode_image(raw))
     pipeline_ms = median_ms(lambda: pipeline.analyze(decode_image(raw)), rounds)
     rng = np.random.default_rng(0)
@@ -112,7 +114,7 @@ def table(pipeline_ms: float, scan_ms: float, args: argparse.Namespace, prices: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--memory-mb", type=int, default=2048, help="the function's memory (template default)")
     parser.add_argument("--slice-rows", type=int, default=MILLION, help="FanOutRows: rows one invocation scans")

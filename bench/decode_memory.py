@@ -17,9 +17,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from bench.common import cli
 
 CHILD = r"""
 import json, resource, sys, time, warnings
@@ -27,12 +30,12 @@ import numpy as np
 from PIL import Image, ImageOps
 path, mode = sys.argv[1], sys.argv[2]
 data = open(path, "rb").read()
-from facesearch.vision import imaging
+from facesearch.vision import image_decoder
 start = time.perf_counter()
 if mode == "nothing":
     shape = (0, 0)
 elif mode == "current":
-    shape = imaging.decode_image(data).pixels.shape
+    shape = image_decoder.decode_image(data).pixels.shape
 else:  # the decoder as it was before the memory budget
     image = Image.open(__import__("io").BytesIO(data))
     image.load()
@@ -68,13 +71,15 @@ def cases(workdir: Path) -> dict[str, Path]:
     return made
 
 
-def run(path: Path, mode: str) -> dict[str, float]:
+def run(path: Path, mode: str) -> dict[str, Any]:
+    """The child's {"mb": peak RSS, "seconds": decode time, "shape": pixels' shape}."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(path), mode], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = cli.parser(__doc__)
     parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)  # the child that writes the images
     args = parser.parse_args(argv)
     if args.make:

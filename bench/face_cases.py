@@ -1,42 +1,23 @@
-"""Test images made from ../shared photos for the detection and speed benches (in memory, never saved).
+"""Test images made from ../shared photos for bench/detection.py (in memory, never saved), and their scoring.
 
 Every case carries the box where the face must be found (original-image px of the case image). The
-reference face of a London photo is the largest face the *baseline* detector finds in the full photo,
-so the cases do not depend on the detector under test.
+reference face of a London photo is the largest face the "before" detector finds in the full photo, so the
+cases do not depend on the detector under test. A face is found when a detection's centre lies in the label
+box and the label's centre in the detection box (`matches`); `Tally` counts the finds per table row.
 """
 
 from __future__ import annotations
 
 import math
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from PIL import Image
 
-Box = tuple[float, float, float, float]  # x1, y1, x2, y2
-
-
-@dataclass(frozen=True)
-class Case:
-    kind: str  # table row group, e.g. "close-up"
-    variant: str  # e.g. "margin 10 %, 800 px"
-    source: str  # photo file name
-    pixels: np.ndarray
-    label: Box  # where the face is
-
-
-def london_photos(shared: Path, step: int = 1) -> list[Path]:
-    """neutral_front, smiling_front and canada: 244 one-face studio photos (CC-BY 4.0)."""
-    london = shared / "faces" / "london"
-    paths = [
-        *sorted((london / "neutral_front").glob("*.jpg")),
-        *sorted((london / "smiling_front").glob("*.jpg")),
-        *sorted((london / "canada").glob("*.jpg")),
-    ]
-    return paths[::step]
+from bench.common import tables
+from bench.common.revision import Face
+from bench.common.sets import Box
 
 
 def resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -93,7 +74,8 @@ def rolled(pixels: np.ndarray, box: Box, degrees: float) -> tuple[np.ndarray, Bo
     # PIL rotates counter-clockwise on screen (y down): x' = x cos + y sin, y' = -x sin + y cos
     rotation = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
     turned = corners @ rotation.T + [cx, cy]
-    return np.asarray(image), (*turned.min(axis=0), *turned.max(axis=0))  # type: ignore[return-value]
+    (x1, y1), (x2, y2) = turned.min(axis=0), turned.max(axis=0)
+    return np.asarray(image), (float(x1), float(y1), float(x2), float(y2))
 
 
 def small_faces_scene(
@@ -119,47 +101,6 @@ def small_faces_scene(
     return canvas, labels
 
 
-@dataclass(frozen=True)
-class LabelledFace:
-    box: Box
-    yaw: float | None  # from the 68-point landmarks when the file has them (degrees, |.| = turn)
-
-
-def group_labels(groups: Path) -> dict[str, list[LabelledFace]]:
-    """Face boxes of ../shared/faces/groups (dlib imglab XML), with a yaw estimated from the
-    *_with_face_landmarks.xml 68-point landmarks (dlib's predictor) where present."""
-    from facesearch.vision.pose import estimate_pose
-
-    points: dict[tuple[str, int, int], np.ndarray] = {}
-    for name in ("training_with_face_landmarks.xml", "testing_with_face_landmarks.xml"):
-        path = groups / name
-        if not path.is_file():
-            continue
-        for image in ET.parse(path).getroot().iter("image"):
-            for box in image.iter("box"):
-                parts = {int(p.get("name", "0")): (float(p.get("x", 0)), float(p.get("y", 0)))
-                         for p in box.iter("part")}  # fmt: skip
-                if len(parts) == 68:
-                    p = np.array([parts[i] for i in range(68)])
-                    five = np.array([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]])
-                    key = (image.get("file", ""), int(box.get("left", 0)), int(box.get("top", 0)))
-                    points[key] = five
-    labels: dict[str, list[LabelledFace]] = {}
-    for name in ("training.xml", "testing.xml"):
-        for image in ET.parse(groups / name).getroot().iter("image"):
-            file = image.get("file", "")
-            faces = labels.setdefault(file, [])
-            for box in image.iter("box"):
-                if box.get("ignore") == "1":
-                    continue
-                left, top = float(box.get("left", 0)), float(box.get("top", 0))
-                width, height = float(box.get("width", 0)), float(box.get("height", 0))
-                five = points.get((file, int(left), int(top)))
-                yaw = None if five is None else estimate_pose(five).yaw
-                faces.append(LabelledFace((left, top, left + width, top + height), yaw))
-    return labels
-
-
 def matches(label: Box, box: Box) -> bool:
     """A detection finds a label when each box's centre lies inside the other (label and detector
     boxes frame a face differently, so IoU would mostly measure box style)."""
@@ -173,5 +114,37 @@ def clip(box: Box, width: int, height: int) -> Box:
     return (max(0.0, box[0]), max(0.0, box[1]), min(float(width), box[2]), min(float(height), box[3]))
 
 
-def photos(folder: Path) -> Iterator[Path]:
-    yield from sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+def found_face(faces: Sequence[Face], label: Box, width: int, height: int) -> Face | None:
+    """The first (largest) face that matches the label, its box clipped to the image."""
+    return next((face for face in faces if matches(label, clip(face.box, width, height))), None)
+
+
+class Tally:
+    """found / total per (section, row, contender), plus free-form extra columns."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self.extra: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+
+    def add(self, section: str, row: str, who: str, hit: bool) -> None:
+        cell = self.found[(section, row, who)]
+        cell[0] += int(hit)
+        cell[1] += 1
+
+    def note(self, section: str, row: str, column: str, value: float) -> None:
+        self.extra[(section, row, column)].append(value)
+
+    def table(self, section: str, names: list[str], extra: Iterable[tuple[str, Callable[[list[float]], str]]] = ()
+              ) -> str:
+        extra = list(extra)
+        body = []
+        for row in dict.fromkeys(r for s, r, _ in self.found if s == section):
+            cells = [row, str(self.found[(section, row, names[0])][1])]
+            for who in names:
+                hit, total = self.found[(section, row, who)]
+                cells.append(f"{hit}/{total} = {100 * hit / max(total, 1):.1f} %")
+            for column, fmt in extra:
+                values = self.extra.get((section, row, column), [])
+                cells.append(fmt(values) if values else "-")
+            body.append(cells)
+        return tables.boxed("", [section, "n", *names, *(c for c, _ in extra)], body)

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.local_writes                       # 1k and 10k faces, 8 calls each
     .venv/bin/python -m bench.local_writes --sizes 1000 --calls 4
+    .venv/bin/python -m bench.local_writes --sizes 100 --calls 2     # a quick look (about a minute)
 
 Two embedded backends side by side, each with its own `python -m local.serve` in front:
 - "items": the backend `make serve` runs (local/backend.py): one DynamoDB request at a time, and a
@@ -21,21 +22,17 @@ count is printed with each row).
 
 from __future__ import annotations
 
-import argparse
 import os
-import secrets
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bench.common.data import REPO
-from bench.common.report import log
-from bench.common.server import Endpoint, backend_dynamodb, backend_services, free_port, region, rekognition
+from bench.common import cli, tables
+from bench.common.progress import log
+from bench.common.server import Endpoint, Rekognition, backend_dynamodb, backend_services, rekognition, start_server
+from bench.common.sets import REPO
+from bench.common.timing import timed, turns
 from bench.search_api.breakdown import transaction_cost
 from bench.search_api.padding import pad_collection
 from local import backend as local_backend
@@ -48,39 +45,20 @@ MODES = ("items", "table")
 class Stack:
     mode: str
     backend: local_backend.Backend
-    serve: subprocess.Popen[str]
-    endpoint: Endpoint
+    endpoint: Endpoint  # the local.serve in front of it
 
     def stop(self) -> None:
-        self.serve.terminate()
-        self.serve.wait(timeout=20)
+        self.endpoint.stop()
         self.backend.stop()
 
 
-def start_stack(mode: str, port: int) -> Stack:
+def start_stack(mode: str) -> Stack:
     backend = local_backend.start(rollback=mode)
-    key_id, secret = "FSKBENCH" + secrets.token_hex(4).upper(), secrets.token_urlsafe(24)
-    env = {**os.environ, "FACESEARCH_AWS_ENDPOINT": backend.endpoint, "FACESEARCH_ACCESS_KEY_ID": key_id,
-           "FACESEARCH_SECRET_ACCESS_KEY": secret, "AWS_ACCESS_KEY_ID": "moto", "AWS_SECRET_ACCESS_KEY": "moto"}
-    for name in ("FACESEARCH_BACKEND", "TABLE_NAME", "BUCKET_NAME"):
-        env.pop(name, None)
-    serve = subprocess.Popen([sys.executable, "-m", "local.serve", "--port", str(port)], cwd=REPO, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ready = threading.Event()
-
-    def drain() -> None:
-        for line in serve.stdout:  # type: ignore[union-attr]
-            if "Ctrl-C stops it" in line:
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    if not ready.wait(120) or serve.poll() is not None:
+    try:
+        return Stack(mode, backend, start_server(startup_timeout=120, backend=backend.endpoint))
+    except BaseException:
         backend.stop()
-        raise SystemExit(f"local.serve ({mode}) did not start")
-    endpoint = Endpoint(f"http://127.0.0.1:{port}", key_id, secret, backend.endpoint, "facesearch",
-                        "facesearch-local", region())
-    return Stack(mode, backend, serve, endpoint)
+        raise
 
 
 def resident_mb(pid: int) -> float | None:
@@ -93,60 +71,66 @@ def resident_mb(pid: int) -> float | None:
     return None
 
 
-def timed(call: Any, **kwargs: Any) -> float:
-    started = time.perf_counter()
-    call(**kwargs)
-    return time.perf_counter() - started
+Row = tuple[int, str, int, float, float, float, float, float | None]  # size, mode, items, p50, max, floor, txn, RSS
+
+
+def measure_size(stacks: dict[str, Stack], clients: dict[str, Rekognition], size: int, calls: int, image: bytes
+                 ) -> list[Row]:
+    """Pad a collection of `size` faces on each backend, then IndexFaces and DetectFaces alternating backends."""
+    collection = f"bench-{size}"
+    for mode, stack in stacks.items():
+        clients[mode].create_collection(CollectionId=collection)
+        started = time.perf_counter()
+        pad_collection(backend_services(stack.endpoint), collection, size)
+        log(f"{mode}: {collection} padded to {size} faces in {time.perf_counter() - started:.0f} s")
+    index: dict[str, list[float]] = {mode: [] for mode in MODES}
+    detect: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for call, order in enumerate(turns(MODES, calls)):  # A B, B A, ...: both see the same load
+        for mode in order:
+            index[mode].append(timed(clients[mode].index_faces, CollectionId=collection, Image={"Bytes": image},
+                                     ExternalImageId=f"bench-{size}-{call}")[1])
+            detect[mode].append(timed(clients[mode].detect_faces, Image={"Bytes": image})[1])
+        log(f"{size} faces: call {call + 1}/{calls}: "
+            + ", ".join(f"{mode} IndexFaces {index[mode][-1] * 1000:.0f} ms" for mode in MODES))
+    rows: list[Row] = []
+    for mode, stack in stacks.items():
+        items, transaction = transaction_cost(backend_dynamodb(stack.endpoint), stack.endpoint.table, repeats=5)
+        rows.append((size, mode, items, statistics.median(index[mode]), max(index[mode]),
+                     statistics.median(detect[mode]), transaction, resident_mb(stack.backend.process.pid)))
+    return rows
+
+
+def report(rows: list[Row], sizes: list[int], calls: int) -> None:
+    print(f"\nIndexFaces of one face through `make serve`, {calls} calls per row, alternating backends; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    header = ["faces", "rollback", "table items", "IndexFaces p50", "max", "DetectFaces p50", "1-action txn",
+              "backend RSS"]
+    print(tables.aligned(header, [
+        [size, mode, items, *(f"{1000 * seconds:.0f} ms" for seconds in (p50, worst, floor)),
+         f"{transaction * 1000:.1f} ms", f"{rss:.0f} MB" if rss is not None else "n/a"]
+        for size, mode, items, p50, worst, floor, transaction, rss in rows], indent="", left=0))
+    by_key = {(size, mode): p50 for size, mode, _, p50, *_ in rows}
+    for size in sizes:
+        print(f"{size} faces: IndexFaces with moto's table copies / with item copies = "
+              f"{by_key[(size, 'table')] / by_key[(size, 'items')]:.1f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="faces in the collection")
     parser.add_argument("--calls", type=int, default=8, help="IndexFaces (and DetectFaces) per size and backend")
     args = parser.parse_args(argv)
     image = PHOTO.read_bytes()
-    stacks = {mode: start_stack(mode, free_port()) for mode in MODES}
-    rows: list[tuple[Any, ...]] = []
+    stacks = {mode: start_stack(mode) for mode in MODES}
+    rows: list[Row] = []
     try:
         clients = {mode: rekognition(stack.endpoint) for mode, stack in stacks.items()}
         for size in args.sizes:
-            collection = f"bench-{size}"
-            for mode, stack in stacks.items():
-                clients[mode].create_collection(CollectionId=collection)
-                started = time.perf_counter()
-                pad_collection(backend_services(stack.endpoint), collection, size)
-                log(f"{mode}: {collection} padded to {size} faces in {time.perf_counter() - started:.0f} s")
-            index: dict[str, list[float]] = {mode: [] for mode in MODES}
-            detect: dict[str, list[float]] = {mode: [] for mode in MODES}
-            for call in range(args.calls):
-                order = MODES if call % 2 == 0 else MODES[::-1]  # A B, B A, ...: both see the same load
-                for mode in order:
-                    index[mode].append(timed(clients[mode].index_faces, CollectionId=collection,
-                                             Image={"Bytes": image}, ExternalImageId=f"bench-{size}-{call}"))
-                    detect[mode].append(timed(clients[mode].detect_faces, Image={"Bytes": image}))
-                log(f"{size} faces: call {call + 1}/{args.calls}: "
-                    + ", ".join(f"{mode} IndexFaces {index[mode][-1] * 1000:.0f} ms" for mode in MODES))
-            for mode, stack in stacks.items():
-                items, transaction = transaction_cost(backend_dynamodb(stack.endpoint), stack.endpoint.table,
-                                                      repeats=5)
-                rows.append((size, mode, items, statistics.median(index[mode]), max(index[mode]),
-                             statistics.median(detect[mode]), transaction, resident_mb(stack.backend.process.pid)))
+            rows += measure_size(stacks, clients, size, args.calls, image)
     finally:
         for stack in stacks.values():
             stack.stop()
-
-    print(f"\nIndexFaces of one face through `make serve`, {args.calls} calls per row, alternating backends; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'faces':>6} {'rollback':>8} {'table items':>11} {'IndexFaces p50':>14} {'max':>8} "
-          f"{'DetectFaces p50':>15} {'1-action txn':>12} {'backend RSS':>11}")
-    for size, mode, items, p50, worst, floor, transaction, rss in rows:
-        memory = f"{rss:.0f} MB" if rss is not None else "n/a"
-        print(f"{size:>6} {mode:>8} {items:>11} {p50 * 1000:>11.0f} ms {worst * 1000:>5.0f} ms "
-              f"{floor * 1000:>12.0f} ms {transaction * 1000:>9.1f} ms {memory:>11}")
-    by_key = {(size, mode): p50 for size, mode, _, p50, *_ in rows}
-    for size in args.sizes:
-        print(f"{size} faces: IndexFaces with moto's table copies / with item copies = "
-              f"{by_key[(size, 'table')] / by_key[(size, 'items')]:.1f}x")
+    report(rows, args.sizes, args.calls)
     return 0
 
 

@@ -15,7 +15,6 @@ Pair counts at a cosine are interpolated linearly between the JSON's grid points
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -23,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.common.data import REPO
+from bench.common import cli
+from bench.common.sets import REPO
 from facesearch.vision.similarity import to_cosine
 
 RESULTS = REPO / "bench" / "results" / "calibration.json"
@@ -41,7 +41,7 @@ def _count_at(results: dict[str, Any], population: str, kind: str, cosine: float
 
 
 def _share(results: dict[str, Any], population: str, kind: str, cosine: float) -> float:
-    return _count_at(results, population, kind, cosine) / results["populations"][population][f"{kind}_pairs"]
+    return _count_at(results, population, kind, cosine) / float(results["populations"][population][f"{kind}_pairs"])
 
 
 def false_match_rate(results: dict[str, Any], cosine: float) -> tuple[float, str, float]:
@@ -116,7 +116,7 @@ def with_table(text: str, table: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--write", action="store_true", help="replace the table in README.md")
     args = parser.parse_args()
     table = render(json.loads(RESULTS.read_text()))

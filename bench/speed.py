@@ -1,12 +1,15 @@
-"""Warm latency per stage and end to end, the multi-scale pipeline against the previous one, in one run.
+"""Warm latency per stage and end to end, today's pipeline against an earlier commit's, in one run.
 
-    .venv/bin/python -m bench.speed                      # 1 thread, all three photo sets
+    .venv/bin/python -m bench.speed                          # 1 thread, all three photo sets
     .venv/bin/python -m bench.speed --threads 1,2 --rounds 3
+    .venv/bin/python -m bench.speed --before b0e0cb2^1       # against the pipeline before multi-scale detection
+    .venv/bin/python -m bench.speed --photos 4 --rounds 1 --sets one    # a quick look (under a minute)
 
-"before" is the pipeline before multi-scale detection (bench/baseline.py: one 640 x 640 letterbox and the
-"legacy" models, int8 SFace with PRelu), "after" is the service's FacePipeline on the shipped "int8"
-models. The two run alternately, call by call, the order flipped every round, so both see the same load
-on this shared machine; the tables give medians over every photo and round, and after/before.
+"before" is the face pipeline of another commit (--before REV; by default the newest commit whose pipeline
+differs from the working tree's), on that commit's own models, "after" the working tree's on the models the
+service loads; each runs in a process of its own (bench/common/revision.py) and times its stages itself.
+The two run alternately, call by call, the order flipped every round, so both see the same load on this
+shared machine; the tables give medians over every photo and round, and after/before.
 
 Photo sets (from ../shared, in memory):
 - one face, 1024 px: the London neutral_front photos (1024 x 1024 JPEG, one studio face each);
@@ -16,19 +19,19 @@ Photo sets (from ../shared, in memory):
   side and re-encoded as JPEG (quality 90), like a phone camera's 12 MP photo.
 
 Stages, per photo (all faces of it):
-- decode: JPEG bytes -> upright RGB (imaging.decode_image, the same code for both);
-- detect: the detector, pre-processing and post-processing included (after: every pass it ran);
+- decode: JPEG bytes -> upright RGB (decode_image);
+- detect: the detector, pre-processing and post-processing included (every pass it ran);
 - align: 5-point warp to 112 x 112; pose+quality: estimate_pose + measure_quality;
 - embed: SFace on the face and its mirror image (the service's flip-augmented embedding);
 - detect+align+embed: FacePipeline.analyze (issue 8's budget: <= 45 ms at 1 thread for one face);
 - end to end: decode + analyze, what IndexFaces / SearchFacesByImage compute per image.
-Then, on one face crop, what the flip costs: SFace with and without the mirror image, before (PRelu)
-and after (Max) the build's rewrite. Needs ../shared (or $FACESEARCH_SHARED); skips without it.
+Then, on one face crop, what the flip costs: SFace with and without the mirror image, before and after;
+and what SearchFacesByImage computes on a group photo: every face embedded against only the largest one.
+Needs ../shared (or $FACESEARCH_SHARED); skips without it.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import statistics
 import sys
@@ -38,243 +41,140 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-from bench import face_cases as fc
-from bench.baseline import LegacyPipeline
-from bench.common.data import shared_dir
-from facesearch.vision import onnx as models
+from bench.common import cli, models, sets, tables, timing
+from bench.common.revision import Revision, default_before, introduce
 from facesearch.vision.aligner import align
-from facesearch.vision.detector import Detection, Detector
-from facesearch.vision.embedder import Embedder
-from facesearch.vision.imaging import DecodedImage, decode_image
-from facesearch.vision.pipeline import FacePipeline
-from facesearch.vision.pose import estimate_pose
-from facesearch.vision.quality import measure_quality
+from facesearch.vision.image_decoder import DecodedImage, decode_image
 
 STAGES = ("decode", "detect", "align", "pose+quality", "embed", "detect+align+embed", "end to end")
+SETS = {"one": "one face, 1024 px", "groups": "groups", "4000": "4000 px"}
+Times = dict[str, dict[str, list[float]]]  # stage -> "before" | "after" -> ms per photo
 
 
-class CountingDetector(Detector):
-    """The service's detector, counting the network runs (passes) it makes."""
-
-    runs = 0
-
-    def _forward(self, blob: np.ndarray) -> dict[str, np.ndarray]:
-        CountingDetector.runs += 1
-        return super()._forward(blob)
-
-
-class Contender:
-    """One pipeline with per-stage entry points on a decoded image."""
-
-    def __init__(self, name: str, threads: int) -> None:
-        self.name = name
-        if name == "before":
-            legacy = LegacyPipeline(threads)
-            self.detector, self.embedder = legacy.detector, legacy.embedder
-            self.analyze: Callable[[DecodedImage], object] = legacy.analyze
-            self.detect: Callable[[DecodedImage], list[Detection]] = lambda im: legacy.detector.detect(
-                im.pixels
-            )
-        else:
-            detector = CountingDetector(models.detector_session("int8", threads))
-            pipeline = FacePipeline(detector, Embedder(models.embedder_session("int8", threads)))
-            self.detector, self.embedder = detector, pipeline.embedder
-            self.analyze = pipeline.analyze
-            # the pipeline hands the detector the Pillow image it also aligns from
-            self.detect = lambda im: detector.detect_image(Image.fromarray(im.pixels))
+def upscaled(path: Path, side: int = 4000) -> bytes:
+    image = Image.open(path).convert("RGB")
+    scale = side / max(image.size)
+    out = io.BytesIO()
+    image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC).save(
+        out, format="JPEG", quality=90)
+    return out.getvalue()
 
 
-def timed(fn: Callable[..., object], *args: object) -> tuple[float, object]:
-    """(milliseconds, result) of fn(*args)."""
-    started = time.perf_counter()
-    result = fn(*args)
-    return 1000 * (time.perf_counter() - started), result
-
-
-def align_all(source: Image.Image, faces: list[Detection]) -> list[np.ndarray]:
-    return [align(source, face.landmarks) for face in faces]
-
-
-def describe_all(faces: list[Detection], crops: list[np.ndarray]) -> list[object]:
-    return [(estimate_pose(f.landmarks), measure_quality(c)) for f, c in zip(faces, crops, strict=True)]
-
-
-def decode_and_analyze(who: Contender, blob: bytes) -> object:
-    return who.analyze(decode_image(blob))
-
-
-def photo_sets(shared: Path, photos: int) -> dict[str, list[bytes]]:
-    london = shared / "faces" / "london"
-    groups = shared / "faces" / "groups"
-    big = []
-    for path in [*fc.photos(london / "lisa"), *fc.photos(london / "zoom")]:
-        image = Image.open(path).convert("RGB")
-        scale = 4000 / max(image.size)
-        out = io.BytesIO()
-        image.resize(
-            (round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC
-        ).save(out, format="JPEG", quality=90)
-        big.append(out.getvalue())
-    return {
-        "one face, 1024 px": [
-            p.read_bytes() for p in sorted((london / "neutral_front").glob("*.jpg"))[:photos]
-        ],
-        "groups": [(groups / f).read_bytes() for f in sorted(fc.group_labels(groups))]
-        + [(groups / "bald_guys.jpg").read_bytes()],
-        "4000 px": big,
+def photo_sets(shared: Path, photos: int, wanted: list[str]) -> dict[str, list[bytes]]:
+    """The sets asked for, and always the one-face photos (the flip costs are measured on them)."""
+    london, groups = shared / "faces" / "london", shared / "faces" / "groups"
+    made: dict[str, Callable[[], list[bytes]]] = {
+        "one": lambda: [p.read_bytes() for p in sets.london_photos(shared)[:photos]],
+        "groups": lambda: [(groups / name).read_bytes() for name in [*sorted(sets.group_labels(groups)),
+                                                                     "bald_guys.jpg"]],
+        "4000": lambda: [upscaled(p) for p in [*sets.photos(london / "lisa"), *sets.photos(london / "zoom")]],
     }
+    return {SETS[key]: make() for key, make in made.items() if key in wanted or key == "one"}
 
 
-def measure(
-    blobs: list[bytes], contenders: list[Contender], rounds: int
-) -> dict[str, dict[str, list[float]]]:
-    """stage -> contender -> milliseconds per photo (all rounds), alternating contenders call by call."""
-    times: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    images = [decode_image(b) for b in blobs]
-    for who in contenders:  # warm: sessions, shapes, caches
-        for image in images[:2]:
-            who.analyze(image)
-    for round_ in range(rounds):
-        order = contenders if round_ % 2 == 0 else contenders[::-1]
-        for blob, image in zip(blobs, images, strict=True):
-            for who in order:
-                ms: dict[str, float] = {}
-                ms["decode"], _ = timed(decode_image, blob)
-                ms["detect"], faces = timed(who.detect, image)
-                source = Image.fromarray(image.pixels)
-                ms["align"], crops = timed(align_all, source, faces)
-                ms["pose+quality"], _ = timed(describe_all, faces, crops)
-                stack = np.stack(crops) if crops else np.empty((0, 112, 112, 3), np.uint8)  # type: ignore[arg-type]
-                ms["embed"], _ = timed(who.embedder.embed, stack)
-                # a fresh DecodedImage, so its Pillow copy (DecodedImage.picture) is made per call, as in a request
-                ms["detect+align+embed"], _ = timed(who.analyze, replace(image))
-                ms["end to end"], _ = timed(decode_and_analyze, who, blob)
-                ms["faces"] = len(faces)  # type: ignore[arg-type]
-                for stage, value in ms.items():
-                    times[stage][who.name].append(value)
+def measure(blobs: list[bytes], contenders: dict[str, Revision], rounds: int) -> Times:
+    """Each photo through both pipelines in turn, every round; each process times its own stages."""
+    times: Times = defaultdict(lambda: defaultdict(list))
+    for who in contenders.values():  # warm: sessions, shapes, caches
+        for blob in blobs[:2]:
+            who.stages(blob)
+    for order in timing.turns(list(contenders), rounds):
+        for blob in blobs:
+            for name in order:
+                for stage, ms in contenders[name].stages(blob).items():
+                    times[stage][name].append(ms)
     return times
 
 
-def passes_per_photo(blobs: list[bytes], detector: CountingDetector) -> str:
-    counts = []
-    for blob in blobs:
-        before = CountingDetector.runs
-        detector.detect(decode_image(blob).pixels)
-        counts.append(CountingDetector.runs - before)
+def passes(blobs: list[bytes], who: Revision) -> str:
+    counts = [who.passes(blob) for blob in blobs]
     return f"{min(counts)}-{max(counts)}, median {statistics.median(counts):g}"
 
 
-def print_table(title: str, times: dict[str, dict[str, list[float]]], threads: int) -> None:
-    found = {name: f"{min(v):.0f}-{max(v):.0f}" for name, v in times["faces"].items()}
-    print(
-        f"\n{title}, {threads} thread(s): median ms per photo; faces found per photo: before "
-        f"{found['before']}, after {found['after']}"
-    )
-    print(f"  {'stage':20} {'before':>9} {'after':>9} {'after/before':>13}")
+def print_stages(title: str, times: Times, contenders: dict[str, Revision], blobs: list[bytes]) -> None:
+    found = ", ".join(f"{name} {min(times['faces'][name]):.0f}-{max(times['faces'][name]):.0f}" for name in contenders)
+    print(f"\n{title}: median ms per photo; faces found per photo: {found}")
+    rows = []
     for stage in STAGES:
-        before, after = statistics.median(times[stage]["before"]), statistics.median(times[stage]["after"])
-        print(f"  {stage:20} {before:9.1f} {after:9.1f} {after / before if before else float('nan'):13.2f}")
+        before, after = (statistics.median(times[stage][name]) for name in ("before", "after"))
+        rows.append([stage, f"{before:.1f}", f"{after:.1f}", f"{after / before if before else float('nan'):.2f}"])
+    print(tables.aligned(["stage", "before", "after", "after/before"], rows))
+    print("  YuNet runs per photo: " + "; ".join(f"{name} {passes(blobs, who)}" for name, who in contenders.items()))
 
 
-def flip_costs(blobs: list[bytes], threads: int, rounds: int) -> None:
-    """SFace on one face crop: plain vs flip, PRelu (legacy file) vs Max (shipped file), alternating."""
-    detector = Detector(models.detector_session("int8", threads))
+def flip_costs(blobs: list[bytes], contenders: dict[str, Revision], rounds: int) -> None:
+    """SFace on one aligned face (today's alignment), plain vs flip, before vs after, alternating."""
     crops = []
     for blob in blobs:
-        image = decode_image(blob)
-        crops.append(align(Image.fromarray(image.pixels), detector.detect(image.pixels)[0].landmarks))
-    embedders = {
-        f"{label}, {'flip' if flip else 'plain'}": Embedder(
-            models.embedder_session(variant, threads), flip=flip
-        )
-        for label, variant in (("PRelu (before)", "legacy"), ("Max (after)", "int8"))
-        for flip in (False, True)
-    }
-    times: dict[str, list[float]] = defaultdict(list)
-    for embedder in embedders.values():
-        embedder.embed(crops[0][None])
-    for round_ in range(rounds):
-        order = list(embedders) if round_ % 2 == 0 else list(embedders)[::-1]
+        face = contenders["after"].detect_one(blob)[0]
+        crops.append(align(Image.fromarray(decode_image(blob).pixels), face.landmarks)[None])
+    jobs = {(name, flip): who for name, who in contenders.items() for flip in (False, True)}
+    times: dict[tuple[str, bool], list[float]] = defaultdict(list)
+    for (_, flip), who in jobs.items():  # warm
+        who.embed_crops(crops[0], flip)
+    for order in timing.turns(list(jobs), rounds):
         for crop in crops:
-            for name in order:
-                times[name].append(timed(embedders[name].embed, crop[None])[0])
-    print(
-        f"\nSFace on one aligned face, {threads} thread(s), median ms (alternating, {len(crops)} x {rounds})"
-    )
-    base = statistics.median(times["PRelu (before), flip"])
-    for name in embedders:
-        value = statistics.median(times[name])
-        print(f"  {name:22} {value:7.1f}   x{value / base:.2f} of PRelu+flip")
+            for name, flip in order:
+                times[(name, flip)].append(1000 * jobs[(name, flip)].embed_crops(crop, flip)[1])
+    base = statistics.median(times[("before", True)])
+    print(f"\nSFace on one aligned face, median ms (alternating, {len(crops)} x {rounds})")
+    print(tables.aligned(["embedding", "ms", "x before+flip"], [
+        [f"{name}, {'flip' if flip else 'plain'}", f"{statistics.median(v):.1f}", f"{statistics.median(v) / base:.2f}"]
+        for (name, flip), v in times.items()]))
 
 
 def one_face_of_a_group(blobs: list[bytes], threads: int, rounds: int) -> None:
-    """What SearchFacesByImage computes on a group photo: every face embedded (as before) against only the
-    largest one (analyze without embeddings, then FacePipeline.embedded), alternating call by call."""
-    pipeline = FacePipeline(Detector(models.detector_session("int8", threads)),
-                            Embedder(models.embedder_session("int8", threads)))
+    """What SearchFacesByImage computes on a group photo (today's pipeline, in this process): every face embedded
+    (as before d7ddedb) against only the largest one (analyze without embeddings, then FacePipeline.embedded)."""
+    pipeline = models.pipeline(threads)
     images = [decode_image(blob) for blob in blobs]
-
-    def every_face(image: DecodedImage) -> object:
-        return pipeline.analyze(replace(image))
-
-    def largest_only(image: DecodedImage) -> object:
-        return pipeline.embedded(pipeline.analyze(replace(image), with_embeddings=False)[:1])
-
-    jobs = {"every face embedded": every_face, "largest face embedded": largest_only}
+    jobs: dict[str, Callable[[DecodedImage], object]] = {
+        "every face embedded": lambda image: pipeline.analyze(replace(image)),
+        "largest face embedded": lambda image: pipeline.embedded(
+            pipeline.analyze(replace(image), with_embeddings=False)[:1]),
+    }
     times: dict[str, list[float]] = defaultdict(list)
-    for round_ in range(rounds):
-        order = list(jobs) if round_ % 2 == 0 else list(jobs)[::-1]
+    for order in timing.turns(list(jobs), rounds):
         for image in images:
             for name in order:
-                times[name].append(timed(jobs[name], image)[0])
+                times[name].append(1000 * timing.timed(jobs[name], image)[1])
     faces = [len(pipeline.analyze(image, with_embeddings=False)) for image in images]
-    print(f"\nSearchFacesByImage's pipeline work on the group photos ({min(faces)}-{max(faces)} faces), "
-          f"{threads} thread(s), median ms per photo")  # fmt: skip
     base = statistics.median(times["every face embedded"])
-    for name in jobs:
-        value = statistics.median(times[name])
-        print(f"  {name:22} {value:7.1f}   x{value / base:.2f}")
+    print(f"\nSearchFacesByImage's pipeline work on the group photos ({min(faces)}-{max(faces)} faces), "
+          f"{threads} thread(s), median ms per photo")
+    print(tables.aligned(["", "ms", "x every face"], [
+        [name, f"{statistics.median(v):.1f}", f"x{statistics.median(v) / base:.2f}"] for name, v in times.items()]))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = cli.parser(__doc__)
     parser.add_argument("--photos", type=int, default=20, help="London 1024 px photos")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", default="1")
-    parser.add_argument("--sets", default="", help="comma-separated subset of: one,groups,4000")
+    parser.add_argument("--threads", type=cli.threads_list, default=[1], help="comma-separated, e.g. 1,2")
+    parser.add_argument("--sets", default="", help=f"comma-separated subset of: {','.join(SETS)}")
+    cli.add_before(parser)
     args = parser.parse_args()
-    shared = shared_dir()
-    if shared is None:
-        print("SKIP: ../shared/faces (or $FACESEARCH_SHARED) not found; speed bench needs its photos")
+    if (shared := sets.shared_or_skip("faces/london", "the speed bench")) is None:
         return 0
     started = time.perf_counter()
-    sets = photo_sets(shared, args.photos)
-    wanted = [s for s in args.sets.split(",") if s]
-    files = models.model_files("int8"), models.model_files("legacy")
-    print(
-        f"models: after = {files[0].detector.name} + {files[0].embedder.name}, "
-        f"before = {files[1].detector.name} + {files[1].embedder.name}"
-    )
-    for threads in (int(t) for t in args.threads.split(",")):
-        contenders = [Contender("before", threads), Contender("after", threads)]
-        for title, blobs in sets.items():
-            if wanted and not any(title.startswith(w) for w in wanted):
-                continue
-            times = measure(blobs, contenders, args.rounds)
-            print_table(f"{title} ({len(blobs)} photos)", times, threads)
-            after = contenders[1].detector
-            assert isinstance(after, CountingDetector)
-            print(f"  after: YuNet runs per photo {passes_per_photo(blobs, after)} (before: 1)")
-        flip_costs(sets["one face, 1024 px"][:10], threads, args.rounds)
-        one_face_of_a_group(next(blobs for title, blobs in sets.items() if title.startswith("groups")), threads,
-                            args.rounds)
-    load = " / ".join(f"{v:.1f}" for v in __import__("os").getloadavg())
-    print(f"\nwall time {time.perf_counter() - started:.0f} s; load average at the end (1/5/15 min) {load}")
+    wanted = [key for key in args.sets.split(",") if key] or list(SETS)
+    photo_sets_ = photo_sets(shared, args.photos, wanted)
+    before = args.before or default_before()
+    for threads in args.threads:
+        with Revision(before, threads) as old, Revision.working_tree(threads) as new:
+            contenders = {"before": old, "after": new}
+            print(f"\n{threads} thread(s)\n" + introduce(contenders, chosen=args.before is not None))
+            for key in wanted:
+                blobs = photo_sets_[SETS[key]]
+                times = measure(blobs, contenders, args.rounds)
+                print_stages(f"{SETS[key]} ({len(blobs)} photos), {threads} thread(s)", times, contenders, blobs)
+            flip_costs(photo_sets_[SETS["one"]][:10], contenders, args.rounds)
+        if "groups" in wanted:
+            one_face_of_a_group(photo_sets_[SETS["groups"]], threads, args.rounds)
+    print(f"\nwall time {time.perf_counter() - started:.0f} s; load average at the end (1/5/15 min) "
+          f"{timing.load_average()}")
     return 0
 
 

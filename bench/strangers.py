@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.strangers                   # 800-face gallery, 300 outsiders, API + direct
     .venv/bin/python -m bench.strangers --api-mates 300   # how many mate photos to search through the API
+    .venv/bin/python -m bench.strangers --gallery 50 --outsiders 20 --api-mates 20 --compare-pairs 10  # quick
 
 A user's first test of a face search: index 800 people (the first photo of each of the first 800 shared-LFW
 people with >= 2 photos, people.txt order), then search with photos of 300 other people (the first 300
@@ -16,7 +17,7 @@ Two ways, both printed:
    the handler, embedded moto), started by this script on free loopback ports. Gallery photos are indexed
    one real photo per IndexFaces (the centre face kept, others deleted, as bench/search_api does);
    all 300 outsiders and `--api-mates` mate photos are searched.
-2. Directly, from the same pipeline's cached outputs (bench/face_embeddings.py): every mate photo (~3.3k),
+2. Directly, from the same pipeline's cached outputs (bench/common/embeddings.py): every mate photo (~3.3k),
    gallery = the API's indexed centre faces' photos, probe = the photo's largest face (what
    SearchFacesByImage searches). The API sample's per-probe decisions are compared with it.
 Also `--compare-pairs` LFW pairs.txt pairs go through CompareFaces (SimilarityThreshold default 80) and are
@@ -25,23 +26,19 @@ checked against the direct computation. Needs ../shared; exits 0 with a SKIP lin
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench import face_embeddings, face_sets
-from bench.common import report, server
-from bench.common.data import Person, lfw_people
+from bench.common import cli, embeddings, progress, server, sets, timing
+from bench.common.embeddings import PhotoFaces
+from bench.common.sets import Person
 from bench.search_api.gallery import build_gallery
 from facesearch.vision.similarity import to_cosine
 
-GALLERY_PEOPLE = 800
-OUTSIDERS = 300
 COLLECTION = "strangers"
 PREVIOUS_COSINE_80 = 0.34  # Similarity 80 before issue 13's calibration (bench/calibration.py PREVIOUS_KNOTS)
 
@@ -53,32 +50,24 @@ class Cohort:
     mates: tuple[tuple[str, Path], ...]  # (gallery person, another photo of them)
 
 
-def cohort(lfw: Path) -> Cohort:
-    gallery = tuple(lfw_people(lfw)[:GALLERY_PEOPLE])
-    doubles = set(face_sets.LFW_SAME_PERSON) | set(face_sets.LFW_SAME_PERSON.values())
-    doubles |= {stem.rsplit("_", 1)[0] for stem, _ in face_sets.LFW_MISFILED}
-    doubles |= {who for _, who in face_sets.LFW_MISFILED}
-    outsiders = []
-    for line in (lfw / "people.txt").read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1] == "1" and parts[0] not in doubles:
-            outsiders.append(lfw / "images" / parts[0] / f"{parts[0]}_0001.jpg")
+def cohort(lfw: Path, gallery_people: int, outsiders: int) -> Cohort:
+    gallery = tuple(sets.lfw_people(lfw)[:gallery_people])
+    strangers = [p for p in sets.lfw_single_photo_people(lfw) if p.parent.name not in sets.LFW_LABEL_ERROR_NAMES]
     mates = tuple((p.name, photo) for p in gallery for photo in p.photos[1:])
-    return Cohort(gallery, tuple(outsiders[:OUTSIDERS]), mates)
+    return Cohort(gallery, tuple(strangers[:outsiders]), mates)
 
 
-def api_search(client: Any, path: Path) -> list[tuple[str, float]]:
-    """(ExternalImageId, Similarity) of every match at the default threshold; [] when no face."""
+def api_search(client: Any, path: Path) -> list[str]:
+    """ExternalImageIds of every match at the default threshold, best first; [] when no face."""
     try:
         response = client.search_faces_by_image(CollectionId=COLLECTION, Image={"Bytes": path.read_bytes()},
                                                 MaxFaces=100)
     except client.exceptions.InvalidParameterException:
         return []
-    return [(m["Face"].get("ExternalImageId", ""), float(m["Similarity"])) for m in response["FaceMatches"]]
+    return [m["Face"].get("ExternalImageId", "") for m in response["FaceMatches"]]
 
 
-def summarise(label: str, outsider_hits: list[list[str]], mate_hits: list[list[str]],
-              mates: list[str]) -> dict[str, float]:
+def summarise(label: str, outsider_hits: list[list[str]], mate_hits: list[list[str]], mates: list[str]) -> None:
     n_out = len(outsider_hits)
     matched = sum(bool(h) for h in outsider_hits)
     wrong = sum(len(h) for h in outsider_hits)
@@ -89,118 +78,120 @@ def summarise(label: str, outsider_hits: list[list[str]], mate_hits: list[list[s
           f"({wrong} wrong faces, {wrong / n_out:.3f} per search); mated TAR {tar}/{len(mates)} = "
           f"{100 * tar / len(mates):.2f} % (top match right {100 * top_right / len(mates):.2f} %, "
           f"top match somebody else {100 * top_wrong / len(mates):.2f} %)")
-    return {"outsider_rate": matched / n_out, "tar": tar / len(mates)}
 
 
-def direct_hits(faces: face_embeddings.PhotoFaces, largest: np.ndarray, gallery_people: list[str],
-                gallery_rows: np.ndarray, photo: int, cosine: float) -> list[str]:
-    """The gallery people whose face the photo's largest face matches at `cosine`, best first."""
-    row = largest[photo]
-    if row < 0:
-        return []
-    scores = faces.embedding[gallery_rows] @ faces.embedding[row]
-    order = np.argsort(-scores)
-    return [gallery_people[k] for k in order if scores[k] >= cosine]
+@dataclass(frozen=True)
+class Direct:
+    """The same searches computed from the cached pipeline outputs: gallery = the API's indexed people."""
+
+    faces: PhotoFaces
+    largest: np.ndarray  # faces.largest_face()
+    index: dict[Path, int]  # photo -> row of faces.paths
+    people: list[str]
+    rows: np.ndarray  # the gallery photos' centre faces
+
+    def hits(self, path: Path, cosine: float) -> list[str]:
+        """The gallery people whose face the photo's largest face matches at `cosine`, best first."""
+        row = self.largest[self.index[path]]
+        if row < 0:
+            return []
+        scores = self.faces.embedding[self.rows] @ self.faces.embedding[row]
+        return [self.people[k] for k in np.argsort(-scores) if scores[k] >= cosine]
+
+    def compare(self, a: int, b: int, cosine: float) -> bool:
+        """CompareFaces' decision: the source's largest face against any target face."""
+        source, targets = self.largest[a], np.nonzero(self.faces.photo == b)[0]
+        return bool(source >= 0 and len(targets) and
+                    float(np.max(self.faces.embedding[targets] @ self.faces.embedding[source])) >= cosine)
+
+
+@dataclass(frozen=True)
+class ApiRun:
+    indexed: set[str]  # people whose gallery face is in the collection
+    outsiders: list[list[str]]
+    sample: list[int]  # the mates searched through the API
+    mates: list[list[str]]
+    compare_pairs: list[tuple[int, int, bool]]  # (photo, photo, CompareFaces matched)
+
+
+def through_the_api(client: Any, group: Cohort, lfw_set: sets.FaceSet, api_mates: int, pairs: list[sets.Pair]
+                    ) -> ApiRun:
+    client.create_collection(CollectionId=COLLECTION)
+    stats = build_gallery(client, COLLECTION, group.gallery, "gallery")
+    listed = [face["ExternalImageId"] for page in client.get_paginator("list_faces").paginate(CollectionId=COLLECTION)
+              for face in page["Faces"]]
+    print(f"indexed {len(listed)} faces of {len(set(listed))} people (p50 IndexFaces "
+          f"{timing.ms(stats.index_latency, 50)} ms; {stats.no_face} without a face, "
+          f"{stats.centre_filtered} centre face filtered)")
+    outsiders = [api_search(client, path) for path in progress.bar(group.outsiders, "outsiders")]
+    sample = sorted(np.random.default_rng(0).choice(len(group.mates), size=min(api_mates, len(group.mates)),
+                                                    replace=False).tolist())
+    mates = [api_search(client, group.mates[k][1]) for k in progress.bar(sample, "mates")]
+    return ApiRun(set(listed), outsiders, sample, mates, compare_faces(client, lfw_set, pairs))
+
+
+def compare_faces(client: Any, lfw_set: sets.FaceSet, pairs: list[sets.Pair]) -> list[tuple[int, int, bool]]:
+    """CompareFaces (default SimilarityThreshold) on the pairs."""
+    stems = {p.stem: i for i, p in enumerate(lfw_set.paths)}
+    out = []
+    for pair in progress.bar(pairs, "CompareFaces"):
+        a, b = stems[pair.left], stems[pair.right]
+        try:
+            matched = bool(client.compare_faces(SourceImage={"Bytes": lfw_set.paths[a].read_bytes()},
+                                                TargetImage={"Bytes": lfw_set.paths[b].read_bytes()})["FaceMatches"])
+        except client.exceptions.InvalidParameterException:
+            matched = False
+        out.append((a, b, matched))
+    return out
+
+
+def report(group: Cohort, api: ApiRun, direct: Direct, cosine: float) -> None:
+    sample_people = [group.mates[k][0] for k in api.sample]
+    summarise(f"API ({len(api.sample)} sampled mates)", api.outsiders, api.mates, sample_people)
+    outsiders = [direct.hits(path, cosine) for path in group.outsiders]
+    mates = [direct.hits(path, cosine) for _, path in group.mates]
+    summarise("direct, sampled mates", outsiders, [mates[k] for k in api.sample], sample_people)
+    summarise(f"direct, all {len(group.mates)} mates", outsiders, mates, [m[0] for m in group.mates])
+    agree_out = sum(set(a) == set(d) for a, d in zip(api.outsiders, outsiders, strict=True))
+    agree_mates = sum(set(api.mates[i]) == set(mates[k]) for i, k in enumerate(api.sample))
+    agree_pairs = sum(matched == direct.compare(a, b, cosine) for a, b, matched in api.compare_pairs)
+    print(f"API vs direct, same set of matched people: outsiders {agree_out}/{len(api.outsiders)}, "
+          f"mates {agree_mates}/{len(api.sample)}; CompareFaces match decision {agree_pairs}/{len(api.compare_pairs)}")
+    previous = PREVIOUS_COSINE_80
+    summarise(f"baseline: direct, all mates, previous curve (80 = cosine {previous})",
+              [direct.hits(path, previous) for path in group.outsiders],
+              [direct.hits(path, previous) for _, path in group.mates], [m[0] for m in group.mates])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
+    parser.add_argument("--gallery", type=int, default=800, help="LFW people indexed (people.txt order)")
+    parser.add_argument("--outsiders", type=int, default=300, help="single-photo LFW people searched")
     parser.add_argument("--api-mates", type=int, default=300, help="mate photos searched through the API")
     parser.add_argument("--compare-pairs", type=int, default=100, help="pairs.txt pairs through CompareFaces")
     args = parser.parse_args()
-    shared = face_sets.shared_dir()
-    if shared is None:
-        print("SKIP: ../shared/faces (or $FACESEARCH_SHARED) not found; the strangers probe needs LFW")
+    if (shared := sets.shared_or_skip("faces/lfw/pairs.txt", "the strangers probe")) is None:
         return 0
     lfw_dir = shared / "faces" / "lfw"
-    group = cohort(lfw_dir)
+    group = cohort(lfw_dir, args.gallery, args.outsiders)
     cosine = float(to_cosine(80.0))
     print(f"gallery {len(group.gallery)} people, {len(group.outsiders)} outsiders, {len(group.mates)} mate "
           f"photos; default threshold Similarity 80 = cosine {cosine:.4f}")
-
-    lfw_set = face_sets.lfw(shared)
-    faces = face_embeddings.embed_photos("lfw", lfw_set.paths)
-    index = {path: i for i, path in enumerate(lfw_set.paths)}
-
+    lfw_set = sets.lfw(shared)
+    faces = embeddings.embed_photos("lfw", lfw_set.paths)
+    pairs = sets.lfw_pairs(lfw_dir)
+    picks = np.random.default_rng(1).choice(len(pairs), size=min(args.compare_pairs, len(pairs)), replace=False)
     endpoint = server.start_server(startup_timeout=120)
     try:
-        client = server.rekognition(endpoint)
-        client.create_collection(CollectionId=COLLECTION)
-        stats = build_gallery(client, COLLECTION, group.gallery, "gallery")
-        listed = []
-        for page in client.get_paginator("list_faces").paginate(CollectionId=COLLECTION):
-            listed += [face["ExternalImageId"] for face in page["Faces"]]
-        indexed = set(listed)
-        print(f"indexed {len(listed)} faces of {len(indexed)} people (p50 IndexFaces "
-              f"{report.ms(stats.index_latency, 50)} ms; {stats.no_face} without a face, "
-              f"{stats.centre_filtered} centre face filtered)")
-
-        started = time.monotonic()
-        api_outsiders = []
-        for i, path in enumerate(group.outsiders, 1):
-            api_outsiders.append([who for who, _ in api_search(client, path)])
-            if i % 100 == 0:
-                report.log(f"outsiders: searched {i}/{len(group.outsiders)} ({time.monotonic() - started:.0f} s)")
-        rng = np.random.default_rng(0)
-        sample = sorted(rng.choice(len(group.mates), size=min(args.api_mates, len(group.mates)), replace=False))
-        api_mates = []
-        for i, k in enumerate(sample, 1):
-            api_mates.append([who for who, _ in api_search(client, group.mates[k][1])])
-            if i % 100 == 0:
-                report.log(f"mates: searched {i}/{len(sample)} ({time.monotonic() - started:.0f} s)")
-
-        pairs = compare_pairs(client, lfw_dir, lfw_set, faces, cosine, args.compare_pairs)
+        api = through_the_api(server.rekognition(endpoint), group, lfw_set, args.api_mates, [pairs[k] for k in picks])
     finally:
         endpoint.stop()
-
     print()
-    sample_people = [group.mates[k][0] for k in sample]
-    summarise(f"API ({len(sample)} sampled mates)", api_outsiders, api_mates, sample_people)
-
-    people = [p.name for p in group.gallery if p.name in indexed]
-    rows = faces.centre_face()[[index[p.photos[0]] for p in group.gallery if p.name in indexed]]
-    largest = faces.largest_face()
-    direct_out = [direct_hits(faces, largest, people, rows, index[path], cosine) for path in group.outsiders]
-    direct_mates = [direct_hits(faces, largest, people, rows, index[path], cosine) for _, path in group.mates]
-    summarise("direct, sampled mates", direct_out, [direct_mates[k] for k in sample], sample_people)
-    summarise(f"direct, all {len(group.mates)} mates", direct_out, direct_mates, [m[0] for m in group.mates])
-    agree_out = sum(set(a) == set(d) for a, d in zip(api_outsiders, direct_out, strict=True))
-    agree_mates = sum(set(api_mates[i]) == set(direct_mates[k]) for i, k in enumerate(sample))
-    print(f"API vs direct, same set of matched people: outsiders {agree_out}/{len(api_outsiders)}, "
-          f"mates {agree_mates}/{len(sample)}; CompareFaces match decision {pairs[0]}/{pairs[1]}")
-    previous = PREVIOUS_COSINE_80
-    summarise(f"baseline: direct, all mates, previous curve (80 = cosine {previous})",
-              [direct_hits(faces, largest, people, rows, index[path], previous) for path in group.outsiders],
-              [direct_hits(faces, largest, people, rows, index[path], previous) for _, path in group.mates],
-              [m[0] for m in group.mates])
+    index = {path: i for i, path in enumerate(lfw_set.paths)}
+    indexed = [p for p in group.gallery if p.name in api.indexed]
+    rows = faces.centre_face()[[index[p.photos[0]] for p in indexed]]
+    report(group, api, Direct(faces, faces.largest_face(), index, [p.name for p in indexed], rows), cosine)
     return 0
-
-
-def compare_pairs(client: Any, lfw_dir: Path, lfw_set: face_sets.FaceSet, faces: face_embeddings.PhotoFaces,
-                  cosine: float, count: int) -> tuple[int, int]:
-    """(agreements, pairs): CompareFaces' FaceMatches non-empty vs the direct largest-vs-any decision."""
-    lines = [line.split("\t") for line in (lfw_dir / "pairs.txt").read_text().splitlines()[1:] if line.strip()]
-    picks = np.random.default_rng(1).choice(len(lines), size=min(count, len(lines)), replace=False)
-    largest = faces.largest_face()
-    stems = {p.stem: i for i, p in enumerate(lfw_set.paths)}
-    agree = 0
-    for k in picks:
-        row = lines[k]
-        a_name, b_name = (row[0], row[0]) if len(row) == 3 else (row[0], row[2])
-        a_num, b_num = (row[1], row[2]) if len(row) == 3 else (row[1], row[3])
-        a, b = stems[f"{a_name}_{int(a_num):04d}"], stems[f"{b_name}_{int(b_num):04d}"]
-        try:
-            response = client.compare_faces(SourceImage={"Bytes": lfw_set.paths[a].read_bytes()},
-                                            TargetImage={"Bytes": lfw_set.paths[b].read_bytes()})
-            api = bool(response["FaceMatches"])
-        except client.exceptions.InvalidParameterException:
-            api = False
-        targets = np.nonzero(faces.photo == b)[0]
-        source = largest[a]
-        direct = source >= 0 and len(targets) > 0 and float(
-            np.max(faces.embedding[targets] @ faces.embedding[source])) >= cosine
-        agree += api == direct
-    return agree, len(picks)
 
 
 if __name__ == "__main__":

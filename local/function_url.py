@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from local.lambda_event import LambdaContext, function_url_event
+from local.function_url_event import LambdaContext, function_url_event
 
 INVOKE_LIMIT = 6 * 1024 * 1024  # bytes of the serialized event: Lambda's synchronous request payload limit
 TOO_LARGE_MESSAGE = f"Request must be smaller than {INVOKE_LIMIT} bytes for the InvokeFunction operation"

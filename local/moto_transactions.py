@@ -10,7 +10,7 @@ rollback.
 This keeps moto's transaction code (conditions, cancellation reasons, validation) and changes only
 what it copies: while it runs, deep-copying a Table returns the table itself (so moto's own restore
 is a no-op), and when it raises, the items at the transaction's keys are put back as they were.
-tests/unit/test_moto_transactions.py checks the outcome against unpatched moto, transaction by
+tests/functional/test_local_backend.py checks the outcome against unpatched moto, transaction by
 transaction.
 """
 

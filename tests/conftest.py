@@ -22,7 +22,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 
-from local.lambda_event import LambdaContext, function_url_event
+from facesearch.settings import Settings
+from local.function_url_event import LambdaContext, function_url_event
 from local.provision import create_bucket, create_table
 
 REGION = "us-east-1"
@@ -31,6 +32,8 @@ SECRET_ACCESS_KEY = "test-secret-access-key"
 ENDPOINT = "https://rekognition.facesearch.test"
 EXTENSION_MODELS = Path(__file__).resolve().parents[1] / "models"  # the shipped model, as users point at it
 SHARED = Path(os.environ.get("FACESEARCH_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+MODEL_DIR = Settings.from_env().model_dir  # where the service finds its models here (FACESEARCH_MODEL_DIR, .cache)
+MODEL_THREADS = Settings.from_env().intra_op_threads
 
 ENVIRONMENT = {
     "TABLE_NAME": "facesearch-test",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import boto3
 from botocore.config import Config
 
-from bench.common.data import REPO
+from bench.common.sets import REPO
 from facesearch.services import Services, build_services, dynamodb_client
 from facesearch.settings import Settings
 
@@ -95,21 +95,27 @@ def existing_endpoint(url: str, key_id: str | None, secret: str | None, backend:
                     os.environ.get("BUCKET_NAME", DEFAULT_BUCKET), region())
 
 
-def start_server(startup_timeout: float) -> Endpoint:
-    """Start local.serve with its own keys and moto; returns once it answers ListCollections."""
-    port, moto_port = free_port(), free_port()
+def start_server(startup_timeout: float, backend: str | None = None) -> Endpoint:
+    """Start local.serve with its own keys and its own moto (or the S3/DynamoDB endpoint `backend`, e.g. a
+    local.backend the bench started); returns once it answers ListCollections."""
+    port = free_port()
     key_id, secret = "FSKBENCH" + secrets.token_hex(6).upper(), secrets.token_urlsafe(30)
     env = dict(os.environ)
     for name in ("FACESEARCH_BACKEND", "FACESEARCH_AWS_ENDPOINT", "FACESEARCH_S3_ENDPOINT",
                  "FACESEARCH_DYNAMODB_ENDPOINT"):
-        env.pop(name, None)  # the bench's server always gets its own embedded moto
-    env.update(FACESEARCH_ACCESS_KEY_ID=key_id, FACESEARCH_SECRET_ACCESS_KEY=secret,
-               FACESEARCH_MOTO_PORT=str(moto_port), PYTHONUNBUFFERED="1")
+        env.pop(name, None)  # never a developer's backend
+    env.update(FACESEARCH_ACCESS_KEY_ID=key_id, FACESEARCH_SECRET_ACCESS_KEY=secret, PYTHONUNBUFFERED="1")
+    if backend is None:
+        backend = f"http://127.0.0.1:{free_port()}"
+        env["FACESEARCH_MOTO_PORT"] = backend.rsplit(":", 1)[1]
+    else:
+        env.update(FACESEARCH_AWS_ENDPOINT=backend, AWS_ACCESS_KEY_ID=env.get("AWS_ACCESS_KEY_ID", "moto"),
+                   AWS_SECRET_ACCESS_KEY=env.get("AWS_SECRET_ACCESS_KEY", "moto"))
     log_file = Path(tempfile.mkstemp(prefix="facesearch-bench-serve-", suffix=".log")[1])
     with log_file.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "local.serve", "--port", str(port)], cwd=REPO,
                                    env=env, stdout=sink, stderr=subprocess.STDOUT)
-    endpoint = Endpoint(f"http://127.0.0.1:{port}", key_id, secret, f"http://127.0.0.1:{moto_port}",
+    endpoint = Endpoint(f"http://127.0.0.1:{port}", key_id, secret, backend,
                         env.get("TABLE_NAME", DEFAULT_TABLE), env.get("BUCKET_NAME", DEFAULT_BUCKET), region(),
                         process, log_file)
     _wait_until_answering(endpoint, startup_timeout)

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import bench.search_api
-from bench.common.data import Person, lfw_dir, lfw_people, shared_dir
-from bench.common.report import log, timed
+from bench.common import cli
+from bench.common.progress import log
 from bench.common.server import (
     Endpoint,
     Rekognition,
@@ -22,6 +22,8 @@ from bench.common.server import (
     rekognition,
     start_server,
 )
+from bench.common.sets import Person, lfw_people, shared_or_skip
+from bench.common.timing import timed
 from bench.search_api.breakdown import breakdown, transaction_cost
 from bench.search_api.gallery import build_gallery
 from bench.search_api.large import run_large
@@ -30,8 +32,7 @@ from bench.search_api.reporting import Results, RunInfo, model_digests, render, 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.search_api", description=bench.search_api.__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(bench.search_api.__doc__, prog="python -m bench.search_api")
     parser.add_argument("--limit", type=int, default=0, help="only the first N people (0 = all 801)")
     parser.add_argument("--pad", type=int, default=100_000, help="faces in the padded collection (0 = skip)")
     parser.add_argument("--pad-people", type=int, default=100,
@@ -88,12 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = " ".join(shlex.quote(part) for part in [Path(sys.executable).name, "-m", "bench.search_api",
                                                       *(sys.argv[1:] if argv is None else argv)])
-    lfw = lfw_dir(shared_dir())
-    if lfw is None:
-        print("SKIP: the shared face sets are missing (../shared/faces/lfw or $FACESEARCH_SHARED); "
-              "nothing to benchmark.")
+    if (shared := shared_or_skip("faces/lfw/people.txt", "the search bench")) is None:
         return 0
-    people = lfw_people(lfw)[: args.limit or None]
+    people = lfw_people(shared / "faces" / "lfw")[: args.limit or None]
     wall_start, load_start, models = time.monotonic(), os.getloadavg(), model_digests()
     if args.endpoint:
         endpoint = existing_endpoint(args.endpoint, args.access_key_id, args.secret_access_key, args.backend)

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.common.report import ms, timed
+from bench.common import models
 from bench.common.server import Rekognition
+from bench.common.timing import ms, timed
 from facesearch.index import quantized
 from facesearch.index.scan import scan
 from facesearch.services import Services
 from facesearch.storage import Collection
-from facesearch.vision.imaging import decode_image
-from facesearch.vision.pipeline import get_pipeline
+from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.similarity import to_cosine
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _row(label: str, seconds: Sequence[float]) -> Row:
 
 def pipeline_rows(images: Sequence[bytes]) -> tuple[list[Row], list[np.ndarray]]:
     """JPEG decode and detect + align + embed (the int8 pipeline the service runs); the largest faces' vectors."""
-    pipeline = get_pipeline("int8")
+    pipeline = models.pipeline()
     pipeline.analyze(decode_image(images[0]))  # sessions built, first-run cost paid
     decode_t, analyze_t, queries = [], [], []
     for raw in images:
@@ -47,7 +47,7 @@ def pipeline_rows(images: Sequence[bytes]) -> tuple[list[Row], list[np.ndarray]]
         analyze_t.append(seconds)
         if faces:
             queries.append(faces[0].vector)
-    return [_row("JPEG decode (imaging.decode_image)", decode_t),
+    return [_row("JPEG decode (image_decoder.decode_image)", decode_t),
             _row("detect + align + embed, all faces (pipeline.analyze)", analyze_t)], queries
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.common.data import Person
-from bench.common.report import log, ms, timed
+from bench.common.progress import log
 from bench.common.server import Rekognition, Response
+from bench.common.sets import Person
+from bench.common.timing import ms, timed
 
 CENTRE_TOLERANCE = 0.10  # a face box centre further than this (fraction of the photo side) is "off-centre"
 

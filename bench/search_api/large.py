@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.common.data import Person
-from bench.common.report import log, timed
+from bench.common.progress import log
 from bench.common.server import Rekognition
+from bench.common.sets import Person
+from bench.common.timing import timed
 from bench.search_api.gallery import GalleryStats, build_gallery
 from bench.search_api.padding import Padding, pad_collection
 from bench.search_api.probes import Probe, ProbeResult, search

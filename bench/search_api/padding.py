@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.common.report import log
+from bench.common.progress import log
 from facesearch.geometry import BoundingBox
 from facesearch.index.shards import EMBEDDING_DIM
 from facesearch.services import Services

@@ -11,8 +11,9 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from bench.common.report import log, ms
+from bench.common.progress import log
 from bench.common.server import Rekognition
+from bench.common.timing import ms
 from bench.search_api.gallery import CENTRE_TOLERANCE, box_centre_distance
 
 THRESHOLD = 80.0  # Rekognition's default FaceMatchThreshold: what a caller who sets none sees

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common.report import LATENCY_HEADER, latency_row, pct, ratio, single_row, table
+from bench.common import models
+from bench.common.tables import LATENCY_HEADER, boxed, latency_row, single_row
+from bench.common.timing import pct, share
 from bench.search_api.gallery import GalleryStats
 from bench.search_api.large import LargeRun
 from bench.search_api.padding import layout
@@ -41,17 +42,16 @@ class RunInfo:
 def model_digests() -> dict[str, str]:
     """sha256 prefixes of the int8 model files the server will load (they may be rebuilt meanwhile)."""
     try:
-        files = onnx.model_files("int8")
+        return {name: digest[:12] for name, digest in models.digests().items()}
     except onnx.ModelsNotFoundError as error:
         return {"error": str(error)}
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12] for path in (files.detector, files.embedder)}
 
 
 def accuracy_table(r: Results) -> str:
     g, s = r.gallery, r.probes.summary()
     n = s["probes"]
     title = f"LFW through the API ({r.url}): gallery = first photo of each person with >= 2 photos"
-    return table(title, ["", "value"], [
+    return boxed(title, ["", "value"], [
         ["people (gallery photos)", g.photos],
         ["gallery faces kept (centre face of the photo)", f"{g.indexed} (FaceCount {r.small_faces})"],
         ["gallery photos with > 1 face indexed", g.multi_face],
@@ -62,14 +62,14 @@ def accuracy_table(r: Results) -> str:
         ["probes (the other photos)", n],
         ["probes with no face found", s["no_face"]],
         ["probes whose searched (largest) face is off-centre", s["off_centre"]],
-        ["rank-1, photo as is (largest face)", ratio(s["rank1"], n)],
-        ["rank-1, off-centre probes cropped to the centre face", ratio(s["rank1_centre"], n)],
-        ["true mate among the top 5", ratio(s["mate_in_top5"], n)],
-        ["true mate at Similarity >= 80", ratio(s["mate_at"], n)],
-        ["top match correct and >= 80 (as is)", ratio(s["correct_at"], n)],
-        ["top match WRONG and >= 80 (as is: false match)", ratio(s["wrong_at"], n)],
-        ["top match correct and >= 80 (centre crop)", ratio(s["correct_at_centre"], n)],
-        ["top match WRONG and >= 80 (centre crop)", ratio(s["wrong_at_centre"], n)],
+        ["rank-1, photo as is (largest face)", share(s["rank1"], n)],
+        ["rank-1, off-centre probes cropped to the centre face", share(s["rank1_centre"], n)],
+        ["true mate among the top 5", share(s["mate_in_top5"], n)],
+        ["true mate at Similarity >= 80", share(s["mate_at"], n)],
+        ["top match correct and >= 80 (as is)", share(s["correct_at"], n)],
+        ["top match WRONG and >= 80 (as is: false match)", share(s["wrong_at"], n)],
+        ["top match correct and >= 80 (centre crop)", share(s["correct_at_centre"], n)],
+        ["top match WRONG and >= 80 (centre crop)", share(s["wrong_at_centre"], n)],
     ])
 
 
@@ -100,14 +100,14 @@ def latency_table(r: Results) -> str:
     ]
     if r.large:
         rows += _large_latency_rows(r.large, r.small_faces)
-    return table("Latency (one request at a time)", LATENCY_HEADER, rows)
+    return boxed("Latency (one request at a time)", LATENCY_HEADER, rows)
 
 
 def large_table(large: LargeRun) -> str:
     padding = large.padding
     agree = sum(a.top == b.top for a, b in zip(large.small, large.large, strict=True))
     right = sum(p.correct for p in large.large)
-    return table(f"The {large.faces:,}-face collection", ["", "value"], [
+    return boxed(f"The {large.faces:,}-face collection", ["", "value"], [
         ["synthetic faces (random unit vectors, rng 0)", f"{padding.faces:,}"],
         [f"shards the bulk load wrote (EmbeddingIndex.bulk_load: up to {MAX_SHARD_ROWS:,} rows each)",
          layout(padding.loaded)],
@@ -116,8 +116,8 @@ def large_table(large: LargeRun) -> str:
          f"{padding.seconds:.1f} s, {padding.batch_calls} calls"],
         ["real faces indexed before the padding (API)", large.gallery.indexed],
         ["real faces indexed after the padding (API, MaxFaces 1)", len(large.index_late)],
-        ["latency probes: rank-1 at 100k", ratio(right, len(large.large))],
-        ["latency probes: same top match at 1k and 100k", ratio(agree, len(large.large))],
+        ["latency probes: rank-1 at 100k", share(right, len(large.large))],
+        ["latency probes: same top match at 1k and 100k", share(agree, len(large.large))],
     ])
 
 
@@ -126,7 +126,7 @@ def breakdown_table(r: Results) -> str:
     for when, repeats, items, seconds in r.transactions:
         rows.append([f"moto TransactWriteItems, 1 action, {when} ({items:,} items in the table)", repeats,
                      f"{1000 * seconds:.1f}", ""])
-    return table("Where a SearchFacesByImage's time goes (measured in the bench process, same photos)",
+    return boxed("Where a SearchFacesByImage's time goes (measured in the bench process, same photos)",
                  ["part", "n", "p50 ms", "p95 ms"], rows)
 
 

@@ -1,2 +1,3 @@
 """`facesearch`: the command line of a facesearch deployment (bulk indexing, every-face search, export/import,
-faces by ExternalImageId). A client like any other: boto3 with the user's AWS settings; not shipped to Lambda."""
+faces by ExternalImageId, face search in stored videos). A client like any other: boto3 with the user's AWS
+settings; not shipped to Lambda."""

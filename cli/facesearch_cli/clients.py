@@ -53,6 +53,13 @@ class Connection:
 
 
 def s3_client(profile: str | None, region: str | None, endpoint_url: str | None) -> Any:
-    """S3, for listing an s3:// prefix: its own profile and endpoint (the facesearch keys are not AWS keys)."""
+    """S3, for s3:// locations and video uploads: its own profile and endpoint (the facesearch keys are not
+    AWS keys). AWS_ENDPOINT_URL names the facesearch endpoint here, so S3 does not take it (botocore would
+    send every S3 call there): --s3-endpoint-url or AWS_ENDPOINT_URL_S3, else S3 itself (while
+    AWS_ENDPOINT_URL is set, a profile's configured endpoint_url is ignored too)."""
     session = boto3.session.Session(profile_name=profile, region_name=region)
-    return session.client("s3", endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3"))
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
+    ignore = endpoint is None and bool(os.environ.get("AWS_ENDPOINT_URL"))
+    # botocore takes this option since 1.31; botocore-stubs does not list it
+    config = Config(ignore_configured_endpoint_urls=True) if ignore else None  # type: ignore[call-arg]
+    return session.client("s3", endpoint_url=endpoint, config=config)

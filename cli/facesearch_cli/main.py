@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from facesearch_cli import bulk, output, sources, transfer
+from facesearch_cli import bulk, output, sources, transfer, video_command
 from facesearch_cli.clients import Connection, s3_client
 from facesearch_cli.state import IndexState, default_path
 
@@ -24,8 +24,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facesearch", description=(
-        "Bulk indexing, every-face search, export/import and faces by ExternalImageId for a facesearch "
-        "endpoint (AWS credentials, region and --endpoint-url as for the aws CLI)."))
+        "Bulk indexing, every-face search, export/import, faces by ExternalImageId and stored-video face search "
+        "for a facesearch endpoint (AWS credentials, region and --endpoint-url as for the aws CLI)."))
     commands = parser.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", help="index every image under a folder or s3://bucket/prefix")
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for sub in (index, search, export, load, faces):
         _common(sub)
+    video_command.add_parsers(commands, _common)
     return parser
 
 
@@ -164,7 +165,7 @@ def run_faces(args: argparse.Namespace, connection: Connection) -> int:
 
 
 COMMANDS = {"index": run_index, "search": run_search, "export": run_export, "import": run_import,
-            "faces": run_faces}
+            "faces": run_faces, "video": video_command.run}
 
 
 def main(argv: list[str] | None = None) -> int:

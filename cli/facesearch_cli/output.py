@@ -25,6 +25,11 @@ def as_json(value: Any) -> str:
     return json.dumps(value, indent=2, default=default)
 
 
+def json_line(value: Any) -> str:
+    """One JSON document on one line (JSON lines)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def box(bounding_box: dict[str, float]) -> str:
     return "({:.3f}, {:.3f}) {:.3f}x{:.3f}".format(bounding_box["Left"], bounding_box["Top"],
                                                    bounding_box["Width"], bounding_box["Height"])

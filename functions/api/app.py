@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from facesearch import handler, services, snapstart
 from facesearch.index.fanout import is_slice_event
 from facesearch.settings import Settings
-from facesearch.wire.events import signed_request_from_event
+from facesearch.wire.http_request import signed_request_from_event
 
 
 def log_json(record: dict[str, Any]) -> str:

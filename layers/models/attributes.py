@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 LICENSES_DIR = HERE / "licenses"
@@ -123,9 +124,9 @@ class Outputs:
     emotions: str = "emotion_mini_xception.onnx"
 
     def by_task(self, variant: str = "fp32") -> dict[str, str]:
-        """Task -> file in `variant` ("int8" and "int8-all" use the int8 age model)."""
+        """Task -> file in `variant` ("int8" uses the int8 age model)."""
         return {
-            "age": self.age_int8 if variant.startswith("int8") else self.age,
+            "age": self.age_int8 if variant == "int8" else self.age,
             "gender": self.gender,
             "face_mesh": self.face_mesh,
             "blendshapes": self.blendshapes,
@@ -313,7 +314,7 @@ def ensure(out: Path, manifest: dict[str, object], quantizer: Quantizer, *, forc
     if not force and up_to_date(out, manifest, key):
         return manifest
     files = build(out, quantizer, wheels_dir)
-    merged = json.loads(json.dumps(manifest))  # a deep copy
+    merged: dict[str, Any] = json.loads(json.dumps(manifest))  # a deep copy
     merged.setdefault("files", {}).update(files)
     for name, variant in merged.get("variants", {}).items():
         variant.update(OUTPUTS.by_task(name))

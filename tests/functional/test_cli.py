@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
-from tests.conftest import ANNA, ANNA_SMILING, BEN, CAT, FIXTURES, side_by_side
+from tests.conftest import ANNA, ANNA_SMILING, BEN, CAT, FIXTURES, photo, side_by_side
+from tests.fixtures.video.synth import Appearance, make_video
 from tests.functional.serve_process import KEY_ID, SECRET, Served, serve
 
 COMMAND = Path(sys.executable).parent / "facesearch"
@@ -124,6 +127,20 @@ def test_errors_are_one_line_not_a_traceback(served, tmp_path):
     missing = facesearch(served, "faces", "list", "--collection", "nobody", "--external-image-id", "x")
     assert missing.returncode == 2 and missing.stderr.startswith("facesearch: ResourceNotFoundException")
     assert "Traceback" not in missing.stderr
+
+
+def test_video_search_uploads_a_file_to_the_backends_s3_and_prints_who_is_in_it(served, tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", [Appearance(FIXTURES / ANNA_SMILING, 0.0, 2.0, x=0.5, height=0.7)], 2.0)
+    client = served.client()
+    client.create_collection(CollectionId="cli-video")
+    client.index_faces(CollectionId="cli-video", Image={"Bytes": photo(ANNA)}, ExternalImageId="anna")
+    boto3.client("s3", endpoint_url=served.backend, region_name="us-east-1", aws_access_key_id=KEY_ID,
+                 aws_secret_access_key=SECRET).create_bucket(Bucket="cli-videos")  # `make serve` reads any bucket
+    done = facesearch(served, "video", "search", str(clip), "--collection", "cli-video", "--bucket", "cli-videos",
+                      "--s3-endpoint-url", served.backend)
+    assert done.returncode == 0, done.stderr
+    assert "upload clip.mp4" in done.stderr and "SUCCEEDED" in done.stderr
+    assert re.search(r"^0\s+00:00\.[0-2]-00:01\.[6-9]\s+\d+\s+anna\s+(9\d|100)\.\d\d\s", done.stdout, re.M), done.stdout
 
 
 AWS_CLI = Path(sys.executable).parent / "aws"

@@ -15,9 +15,10 @@ NOT_MEASURED = {"Beard", "Mustache", "Eyeglasses", "Sunglasses", "FaceOccluded"}
 @pytest.fixture(autouse=True)
 def attribute_models():
     from facesearch.vision import onnx
+    from tests.conftest import MODEL_DIR
 
     try:
-        onnx.model_path("face_mesh")
+        onnx.model_path("face_mesh", MODEL_DIR)
     except onnx.ModelsNotFoundError as error:
         pytest.skip(f"attribute models not built: {error}")
 

@@ -185,3 +185,25 @@ def test_a_chunked_request_body_is_read_whole(served):
     assert status_of(response) == 200, response
     assert json.loads(response.partition(b"\r\n\r\n")[2])["StatusCode"] == 200
     assert served.client().describe_collection(CollectionId="sent-in-chunks")["FaceCount"] == 0
+
+
+@pytest.mark.parametrize("megabytes", [12, 24, 100])
+def test_a_client_still_sending_an_oversized_body_reads_the_413_not_a_reset(served, megabytes):
+    """The server decides 413 long before the body ends; it answers, then keeps reading (and dropping) the rest
+    for a bounded time before it closes, so a client that sends its whole body before it reads (as a plain
+    socket, or boto3 on a loaded machine, does) sees the answer instead of a reset connection to retry."""
+    body = b'{"CollectionId": "big", "Image": {"Bytes": "' + b"A" * (megabytes << 20) + b'"}}'
+    head = (b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n"
+            b"X-Amz-Target: RekognitionService.IndexFaces\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", served.port), timeout=60) as sock:
+            sock.sendall(head + body)
+            response = b""
+            while chunk := sock.recv(65536):
+                response += chunk
+        assert status_of(response) == 413
+        assert json.loads(response.partition(b"\r\n\r\n")[2]) == {"Message": TOO_LARGE_MESSAGE}
+    client = served.client(read_timeout=60)
+    with pytest.raises(client.exceptions.ClientError) as refused:
+        client.index_faces(CollectionId="big", Image={"Bytes": b"\xff\xd8" + bytes(megabytes << 20)})
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413

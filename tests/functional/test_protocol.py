@@ -25,7 +25,7 @@ def send_raw(body: bytes | str, target: str | None = "RekognitionService.ListCol
              when: datetime.datetime | None = None) -> dict:
     """Sign and deliver a hand-built request, as curl or a non-botocore SDK would."""
     import app
-    from local.lambda_event import LambdaContext, function_url_event
+    from local.function_url_event import LambdaContext, function_url_event
 
     data = body.encode() if isinstance(body, str) else body
     headers = {"Content-Type": content_type, "Host": "rekognition.facesearch.test"}
@@ -178,3 +178,34 @@ def test_an_unexpected_failure_is_a_bare_internal_server_error(aws, monkeypatch)
     result = send_raw("{}")
     assert_error(result, "InternalServerError", status=500)
     assert "secret detail" not in result["body"]
+
+
+TARGETS = [
+    ("SearchFacesByImage", "FaceMatchThreshold", {"CollectionId": "c", "Image": {"Bytes": "AAAA"}}),
+    ("CompareFaces", "SimilarityThreshold", {"SourceImage": {"Bytes": "AAAA"}, "TargetImage": {"Bytes": "AAAA"}}),
+    ("SearchUsers", "UserMatchThreshold", {"CollectionId": "c", "UserId": "u"}),
+    ("ListFaces", "MaxResults", {"CollectionId": "c"}),
+]
+
+
+def with_literal(rest: dict, member: str, literal: str) -> str:
+    return json.dumps(rest)[:-1] + f', "{member}": {literal}}}'
+
+
+@pytest.mark.parametrize("literal", ["1" + "0" * 400, "-" + "9" * 500, "1" + "0" * 5000, "1e400", "-1e400", "1e20"])
+@pytest.mark.parametrize(("target", "member", "rest"), TARGETS)
+def test_numbers_of_any_size_and_form_out_of_range_are_invalid_parameters(aws, literal, target, member, rest):
+    result = send_raw(with_literal(rest, member, literal), target=f"RekognitionService.{target}")
+    assert_error(result, "InvalidParameterException")
+    assert member[:1].lower() + member[1:] in result["json"]["Message"]
+
+
+@pytest.mark.parametrize("literal", ["100." + "0" * 400 + "1", "0." + "0" * 600 + "1e-400", "5"])
+@pytest.mark.parametrize(("target", "member", "rest"), TARGETS)
+def test_long_literals_that_round_into_range_are_taken_as_their_value(aws, literal, target, member, rest):
+    result = send_raw(with_literal(rest, member, literal), target=f"RekognitionService.{target}")
+    if member == "MaxResults" and not literal.isdigit():  # an integer member refuses a decimal literal
+        assert_error(result, "InvalidParameterException")
+        return
+    assert result["statusCode"] == 400  # the request's own fate (no collection, no image): never a 500
+    assert member[:1].lower() + member[1:] not in result["json"]["Message"]  # and the number was fine

@@ -16,7 +16,8 @@ from facesearch.vision import onnx as models
 from facesearch.vision.attributes import analyzer as attributes
 from facesearch.vision.attributes.analyzer import ALL, AttributeAnalyzer, FaceAttributes, FaceInput
 from facesearch.vision.detector import Detector
-from facesearch.vision.imaging import decode_image
+from facesearch.vision.image_decoder import decode_image
+from tests.conftest import MODEL_DIR
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 LABELS = {"london_021": {"age": 48, "gender": "Male"}, "london_022": {"age": 29, "gender": "Male"}}
@@ -69,15 +70,15 @@ class Recorder:
 
     def __call__(self, task: str):  # type: ignore[no-untyped-def]
         self.loaded.append(task)
-        return models.create_session(str(models.model_path(task)), 1)
+        return models.create_session(str(models.model_path(task, MODEL_DIR)), 1)
 
 
 @pytest.fixture(scope="module")
 def detector() -> Detector:
     try:
         for task in ("age", "gender", "face_mesh", "blendshapes", "emotions"):
-            models.model_path(task)
-        return Detector(models.detector_session("int8", threads=1))
+            models.model_path(task, MODEL_DIR)
+        return Detector(models.detector_session(MODEL_DIR, 1))
     except models.ModelsNotFoundError as error:
         pytest.skip(f"attribute models not built: {error}")
 

@@ -83,3 +83,16 @@ def test_an_s3_prefix_lists_its_images_with_ids_from_the_key_below_the_prefix(mo
     assert found[0].external_image_id == "2019:a.jpg" and found[1].external_image_id.startswith("b_c.PNG-")
     assert found[0].image() == {"S3Object": {"Bucket": "photos", "Name": "trips/2019/a.jpg"}}
     assert found[0].identity != found[1].identity and '"' in found[0].identity  # the ETag is part of it
+
+
+def test_s3_never_takes_the_facesearch_endpoint_from_aws_endpoint_url(monkeypatch):
+    from facesearch_cli.clients import s3_client
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                        "AWS_ENDPOINT_URL": "http://127.0.0.1:8085"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    assert s3_client(None, "us-east-1", None).meta.endpoint_url == "https://s3.amazonaws.com"
+    assert s3_client(None, "us-east-1", "http://minio:9000").meta.endpoint_url == "http://minio:9000"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://s3.local:4566")
+    assert s3_client(None, "us-east-1", None).meta.endpoint_url == "http://s3.local:4566"

@@ -10,8 +10,9 @@ from PIL import Image
 
 from facesearch.vision import onnx as models
 from facesearch.vision.detector import Detector, decode, render, resample, to_blob
-from facesearch.vision.imaging import decode_image
-from facesearch.vision.scales import Placement
+from facesearch.vision.image_decoder import decode_image
+from facesearch.vision.pass_plan import Placement
+from tests.conftest import MODEL_DIR, MODEL_THREADS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -96,7 +97,7 @@ def test_decode_reads_the_yunet_grid_layout(width: int, height: int) -> None:
 @pytest.fixture(scope="module")
 def detector() -> Detector:
     try:
-        return Detector(models.detector_session("int8"))
+        return Detector(models.detector_session(MODEL_DIR, MODEL_THREADS))
     except models.ModelsNotFoundError as error:
         pytest.skip(str(error))
 
@@ -165,5 +166,5 @@ def test_faces_are_sorted_largest_first_and_capped(detector: Detector) -> None:
     faces = detector.detect(canvas)
     assert len(faces) == 2
     assert faces[0].box[0] > 400 and faces[0].area > faces[1].area
-    capped = Detector(models.detector_session("int8"), max_faces=1).detect(canvas)
+    capped = Detector(models.detector_session(MODEL_DIR, MODEL_THREADS), max_faces=1).detect(canvas)
     assert len(capped) == 1 and capped[0].box == faces[0].box

@@ -7,11 +7,12 @@ import pytest
 
 from facesearch.vision import onnx as models
 from facesearch.vision.embedder import EMBEDDING_SIZE, MAX_BATCH, Embedder
+from tests.conftest import MODEL_DIR
 
 
 @pytest.fixture(scope="module")
 def session():  # type: ignore[no-untyped-def]
-    return models.embedder_session("int8", threads=1)
+    return models.embedder_session(MODEL_DIR, 1)
 
 
 @pytest.fixture(scope="module")

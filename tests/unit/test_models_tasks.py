@@ -19,20 +19,15 @@ def manifest(directory: Path, variants: dict[str, dict[str, str]]) -> None:
 
 def test_a_task_resolves_to_its_variants_file(tmp_path: Path) -> None:
     manifest(tmp_path, {"int8": {"face_mesh": "mesh.onnx", "age": "age_int8.onnx"}, "fp32": {"age": "age.onnx"}})
-    assert models.model_path("face_mesh", directory=tmp_path) == tmp_path / "mesh.onnx"
-    assert models.model_path("age", "int8", tmp_path) == tmp_path / "age_int8.onnx"
-    assert models.model_path("age", "fp32", tmp_path) == tmp_path / "age.onnx"
+    assert models.model_path("face_mesh", tmp_path) == tmp_path / "mesh.onnx"
+    assert models.model_path("age", tmp_path, "int8") == tmp_path / "age_int8.onnx"
+    assert models.model_path("age", tmp_path, "fp32") == tmp_path / "age.onnx"
 
 
 def test_an_unknown_task_or_a_missing_file_says_how_to_build(tmp_path: Path) -> None:
     manifest(tmp_path, {"int8": {"face_mesh": "mesh.onnx"}})
     with pytest.raises(models.ModelsNotFoundError, match="make models"):
-        models.model_path("emotions", directory=tmp_path)
+        models.model_path("emotions", tmp_path)
     (tmp_path / "mesh.onnx").unlink()
     with pytest.raises(models.ModelsNotFoundError, match="make models"):
-        models.model_path("face_mesh", directory=tmp_path)
-
-
-def test_detector_and_embedder_keep_their_default_names_without_a_manifest(tmp_path: Path) -> None:
-    (tmp_path / "yunet_int8.onnx").write_bytes(b"onnx")
-    assert models.model_path("detector", directory=tmp_path) == tmp_path / "yunet_int8.onnx"
+        models.model_path("face_mesh", tmp_path)

@@ -13,9 +13,10 @@ from PIL import Image
 from facesearch.operations.render import face_detail
 from facesearch.vision import onnx as models
 from facesearch.vision.detector import LANDMARK_TYPES
-from facesearch.vision.imaging import DecodedImage, decode_image
+from facesearch.vision.image_decoder import DecodedImage, decode_image
 from facesearch.vision.pipeline import FacePipeline, get_pipeline
 from facesearch.vision.similarity import to_similarity
+from tests.conftest import MODEL_DIR, MODEL_THREADS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -23,7 +24,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 @pytest.fixture(scope="module")
 def pipeline() -> FacePipeline:
     try:
-        return get_pipeline("int8")
+        return get_pipeline(MODEL_DIR, MODEL_THREADS)
     except models.ModelsNotFoundError as error:
         pytest.skip(str(error))
 

@@ -28,15 +28,12 @@ def ids(n: int, start: int = 0) -> list[str]:
     return [str(uuid.UUID(int=start + i + 1)) for i in range(n)]
 
 
-def test_compact_objects_round_trip_and_legacy_float32_objects_are_still_read():
+def test_compact_objects_round_trip():
     rows = unit_rows(3)
     shard = segments.make_segment(ids(3), rows)
-    back = segments.decode_object("k.q8", segments.quantized.to_bytes(shard))
+    back = segments.decode_object(segments.quantized.to_bytes(shard))
     assert back.face_ids(np.arange(3)) == ids(3)
-    legacy = segments.encode(segments.SegmentData(np.asarray(ids(3), dtype="<U36"), rows))
-    old = segments.decode_object("k.npz", legacy)
-    assert old.face_ids(np.arange(3)) == ids(3)
-    np.testing.assert_allclose(segments.quantized.dequantize(old), rows, atol=0.01)
+    np.testing.assert_allclose(segments.quantized.dequantize(back), rows, atol=0.01)
 
 
 def test_nothing_to_merge_below_fan_in():

@@ -11,7 +11,7 @@ that escapes an operation is a bug and is answered as InternalServerError (500) 
     │   InvalidParameterException, InvalidS3ObjectException, LimitExceededException,
     │   ProvisionedThroughputExceededException, ResourceAlreadyExistsException,
     │   ResourceInUseException, ResourceNotFoundException, ServiceQuotaExceededException,
-    │   ThrottlingException (500), InternalServerError (500)
+    │   VideoTooLargeException, ThrottlingException (500), InternalServerError (500)
     ├── (modelled in the facesearch extension model only)
     │   FaceModelVersionMismatchException (an InvalidParameterException)
     └── (AWS JSON protocol and SigV4 errors every AWS service shares)
@@ -26,6 +26,7 @@ class ServiceError(Exception):
     """Base of every error the service answers with; `code` is the wire `__type`."""
 
     status_code: int = 400
+    only_in: str | None = None  # the one service model that defines this shape, when only one does
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -34,6 +35,15 @@ class ServiceError(Exception):
     @property
     def code(self) -> str:
         return type(self).__name__
+
+    def code_in(self, service: str) -> str:
+        """The wire `__type` in `service`'s model: a shape another model defines is answered as its nearest
+        ancestor that this one knows (FaceModelVersionMismatchException is, on Rekognition's operations,
+        the InvalidParameterException Rekognition would answer)."""
+        for cls in type(self).__mro__:
+            if issubclass(cls, ServiceError) and cls is not ServiceError and cls.only_in in (None, service):
+                return cls.__name__
+        return self.code
 
 
 # --- errors modelled in botocore's Rekognition model -------------------------------------------
@@ -95,6 +105,10 @@ class ServiceQuotaExceededException(ServiceError):
     pass
 
 
+class VideoTooLargeException(ServiceError):
+    pass
+
+
 class ThrottlingException(ServiceError):
     status_code = 500
 
@@ -108,6 +122,8 @@ class InternalServerError(ServiceError):
 
 class FaceModelVersionMismatchException(InvalidParameterException):
     """Faces of another face model than the collection's: their embeddings cannot be compared."""
+
+    only_in = "facesearch"
 
 
 # --- errors of the AWS JSON protocol and of SigV4 (not in the model, shared by every service) ---

@@ -36,6 +36,7 @@ def handle(
     keys: Callable[[], auth.KeyRing],
 ) -> Outcome:
     operation_name: str | None = None
+    service = "rekognition"  # whose error shapes answer, until the target names the operation's model
     try:
         if request.method != "POST" or request.path != "/":
             raise UnknownOperationException("Unknown operation: requests are POST / with X-Amz-Target")
@@ -43,7 +44,8 @@ def handle(
         key = auth.authenticate(request, keys(), services.settings.region)
         model = protocol.operation_for_target(request.headers.get("x-amz-target"))
         operation_name = model.name
-        run = operations_of(model.service_model.service_name).get(model.name)
+        service = model.service_model.service_name
+        run = operations_of(service).get(model.name)
         if run is None:  # before its input is looked at: an unsupported operation has no valid input here
             raise UnknownOperationException(f"{model.name} is not supported by this Rekognition-compatible service.")
         params = protocol.parse_body(request.body)
@@ -55,7 +57,7 @@ def handle(
     except ServiceError as error:
         logger.info("request refused", extra={"operation": operation_name, "error_code": error.code,
                                                "error_message": error.message})
-        return Outcome(protocol.error_response(error, request_id), operation_name, error.code)
+        return Outcome(protocol.error_response(error, request_id, service), operation_name, error.code_in(service))
     except Exception:
         logger.exception("request failed", extra={"operation": operation_name})
         failure = InternalServerError("Internal server error")

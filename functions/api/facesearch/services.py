@@ -1,4 +1,4 @@
-"""What every request is handed: the settings and the edges (storage, the index, S3, the face pipeline).
+"""What every request is handed: the settings and the edges (storage, the index, input objects, the face pipeline).
 
 Built once per warm function from one Settings; tests build their own (moto clients, a fake invoker).
 """
@@ -20,6 +20,9 @@ from facesearch.index.fanout import Invoker, LambdaInvoker, ThreadInvoker
 from facesearch.index.shards import ShardCache
 from facesearch.settings import Settings
 from facesearch.storage import Storage
+from facesearch.storage.input_objects import InputObjects
+from facesearch.storage.notices import Notices
+from facesearch.video.launch import LambdaLauncher, Launcher, ThreadLauncher
 from facesearch.vision import FACE_MODEL_VERSION
 from facesearch.vision.pipeline import FacePipeline, LazyPipeline
 from facesearch.wire.auth import AccessKey, KeyRing
@@ -27,6 +30,7 @@ from facesearch.wire.auth import AccessKey, KeyRing
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sns.client import SNSClient
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
 
@@ -36,8 +40,10 @@ class Services:
     settings: Settings
     storage: Storage
     index: EmbeddingIndex
-    s3: S3Client  # reads Image.S3Object
+    inputs: InputObjects  # the callers' own objects requests name (Image.S3Object)
     pipeline: Callable[[], FacePipeline]
+    launcher: Launcher  # hands video job work to a worker (the video worker function, or threads here)
+    notices: Notices  # video jobs' completion notices (SNS)
     caller: AccessKey | None = None  # the key this request was signed with (handler.handle sets it)
 
     def for_caller(self, key: AccessKey) -> Services:
@@ -70,7 +76,21 @@ def dynamodb_client(settings: Settings) -> DynamoDBClient:
                                           endpoint_url=settings.dynamodb_endpoint, config=_CLIENT_CONFIG)
 
 
-def build_services(settings: Settings, invoker: Invoker | None = None) -> Services:
+def sns_client(settings: Settings) -> SNSClient:
+    return boto3.session.Session().client("sns", region_name=settings.region, endpoint_url=settings.sns_endpoint,
+                                          config=_CLIENT_CONFIG)
+
+
+def video_launcher(settings: Settings) -> Launcher:
+    """Invocations of the video worker function when deployed; threads in this process otherwise."""
+    if settings.video_function_name and not settings.local:
+        client = boto3.client("lambda", region_name=settings.region,
+                              config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        return LambdaLauncher(client, settings.video_function_name)
+    return ThreadLauncher(workers=settings.video_workers)
+
+
+def build_services(settings: Settings, invoker: Invoker | None = None, launcher: Launcher | None = None) -> Services:
     s3 = cast("S3Client", _Lazy(lambda: s3_client(settings)))
     dynamodb = cast("DynamoDBClient", _Lazy(lambda: dynamodb_client(settings)))
     storage = Storage.connect(dynamodb, s3, settings.table_name, settings.bucket_name)
@@ -91,7 +111,10 @@ def build_services(settings: Settings, invoker: Invoker | None = None) -> Servic
 
     index = EmbeddingIndex(storage, cache_, FACE_MODEL_VERSION, settings.fanout_rows, get_invoker)
     pipeline = LazyPipeline(settings.model_dir, settings.intra_op_threads)
-    return Services(settings=settings, storage=storage, index=index, s3=s3, pipeline=pipeline)
+    inputs = InputObjects(s3, settings.may_read)
+    notices = Notices(cast("SNSClient", _Lazy(lambda: sns_client(settings))))
+    return Services(settings=settings, storage=storage, index=index, inputs=inputs, pipeline=pipeline,
+                    launcher=launcher or video_launcher(settings), notices=notices)
 
 
 @cache

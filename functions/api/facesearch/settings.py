@@ -42,6 +42,13 @@ class Settings:
     model_dir: Path = LOCAL_MODEL_DIR
     intra_op_threads: int = 1  # onnxruntime threads per operator
     metrics_namespace: str = "FaceSearch"
+    sns_endpoint: str | None = None  # where video job notices are published (the local backend); None = AWS
+    video_function_name: str | None = None  # the video worker function Start* hands jobs to (deployed)
+    video_job_limit: int = 20  # stored-video jobs running at once (Rekognition's default quota)
+    video_segment_ms: int = 180_000  # video time one worker invocation analyses
+    video_step_ms: int = 200  # between two sampled frames (about 5 a second, as Rekognition's examples)
+    video_deadline_ms: int = 3_600_000  # a job still running this long (+ 3x the video's duration) has failed
+    video_workers: int = 2  # threads analysing video in this process when no worker function is set
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -68,6 +75,14 @@ class Settings:
             model_dir=_model_dir(env),
             intra_op_threads=max(1, int(env.get("FACESEARCH_INTRA_OP_THREADS") or os.cpu_count() or 1)),
             metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "FaceSearch"),
+            sns_endpoint=env.get("FACESEARCH_SNS_ENDPOINT") or endpoint,
+            video_function_name=env.get("FACESEARCH_VIDEO_FUNCTION") or None,
+            video_job_limit=int(env.get("FACESEARCH_VIDEO_JOB_LIMIT", "20")),
+            video_segment_ms=int(float(env.get("FACESEARCH_VIDEO_SEGMENT_SECONDS", "180")) * 1000),
+            video_step_ms=int(env.get("FACESEARCH_VIDEO_STEP_MS", "200")),
+            video_deadline_ms=int(float(env.get("FACESEARCH_VIDEO_DEADLINE_MINUTES", "60")) * 60_000),
+            video_workers=max(1, int(env.get("FACESEARCH_VIDEO_WORKERS", "2"))),
+
         )
 
     def may_read(self, bucket: str) -> bool:

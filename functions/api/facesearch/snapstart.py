@@ -23,7 +23,7 @@ SNAP_START = "snap-start"
 
 
 def before_snapshot() -> None:
-    from facesearch.vision.imaging import DecodedImage
+    from facesearch.vision.image_decoder import DecodedImage
 
     pipeline = services.services().pipeline()
     image = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)

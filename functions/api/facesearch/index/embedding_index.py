@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from facesearch.errors import InternalServerError, InvalidParameterException
+from facesearch.errors import FaceModelVersionMismatchException, InternalServerError
 from facesearch.index import fanout, quantized, shards
 from facesearch.index.compaction import Compactor
 from facesearch.index.quantized import Shortlist
 from facesearch.index.scan import scan
 from facesearch.index.shards import ShardCache
-from facesearch.storage import ImageRecord, Storage
+from facesearch.storage import IndexedImage, Storage
 from facesearch.storage.faces import FACES_PER_TRANSACTION
 from facesearch.storage.records import Collection, FaceRecord, SegmentRef
 from facesearch.storage.segments import new_segment_id, segment_key
@@ -54,17 +54,24 @@ class EmbeddingIndex:
         self._invoker = invoker
         self.compactor = Compactor(storage.collections, storage.faces, cache, storage.segments)
 
-    def check_model(self, collection: Collection) -> None:
-        """A collection's vectors must come from the face model this deployment runs."""
-        if collection.face_model_version != self.model_version:
-            raise InvalidParameterException(
+    def check_model(self, collection: Collection, version: str | None = None) -> None:
+        """A collection's vectors (and `version`'s, when given: imported faces) must come from the face model
+        this deployment runs. Rekognition's operations answer a mismatch as InvalidParameterException, the
+        extension operations with their own FaceModelVersionMismatchException (errors.ServiceError.code_in)."""
+        running = self.model_version
+        if collection.face_model_version != running:
+            raise FaceModelVersionMismatchException(
                 f"Collection {collection.collection_id} holds faces of FaceModelVersion "
-                f"{collection.face_model_version}; this deployment indexes and searches with {self.model_version}."
-            )
+                f"{collection.face_model_version}; this deployment indexes and searches with {running}.")
+        if version is not None and version != running:
+            raise FaceModelVersionMismatchException(
+                f"The faces are of FaceModelVersion {version}; collection {collection.collection_id} holds "
+                f"FaceModelVersion {running}, and embeddings of two face models cannot be compared. Re-index the "
+                "photos instead.")
 
     # --- writes ------------------------------------------------------------------------------------------
 
-    def add(self, collection: Collection, faces: Sequence[FaceRecord], image: ImageRecord | None = None
+    def add(self, collection: Collection, faces: Sequence[FaceRecord], image: IndexedImage | None = None
             ) -> list[FaceRecord]:
         """Make `faces` (with embeddings) durable and searchable; returns them as stored.
 
@@ -75,7 +82,7 @@ class EmbeddingIndex:
         stored: list[FaceRecord] = []
         for start in range(0, len(faces), FACES_PER_TRANSACTION):
             chunk, ref = self._write_segment(collection, faces[start : start + FACES_PER_TRANSACTION], level=0)
-            record = self.storage.images.put_action(collection.uid, image) if image and not start else None
+            record = self.storage.indexed_images.put_action(collection.uid, image) if image and not start else None
             self.storage.faces.add(collection, ref, chunk, record)
             added.append(ref)
             stored.extend(chunk)
@@ -137,7 +144,7 @@ class EmbeddingIndex:
         requests = [fanout.SliceRequest(tuple(ref.key for ref in group), query, k, min_cosine) for group in groups]
         try:
             answers = self._invoker().run_all([request.to_event() for request in requests])
-            parts = [quantized.shortlist_from_payload(answer) for answer in answers]
+            parts = [fanout.shortlist_from_payload(answer) for answer in answers]
         except (fanout.SliceFailed, ValueError) as error:
             raise InternalServerError("The search could not be completed; retry.") from error
         return quantized.merge(parts, k, min_cosine)
@@ -182,4 +189,4 @@ class EmbeddingIndex:
         """One slice of a fanned-out search (the invoked side)."""
         request = fanout.SliceRequest.from_event(event)
         found = scan(self.cache, request.keys, request.query, request.k, request.min_cosine)
-        return quantized.shortlist_payload(found)
+        return fanout.shortlist_payload(found)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from facesearch.index.quantized import Shortlist
 from facesearch.storage.records import SegmentRef
 
 if TYPE_CHECKING:
@@ -55,6 +57,29 @@ class SliceRequest:
 
 def is_slice_event(event: object) -> bool:
     return isinstance(event, dict) and event.get("facesearch") == SLICE_KIND
+
+
+def shortlist_payload(shortlist: Shortlist) -> dict[str, object]:
+    """A fan-out slice's answer as plain JSON values (-inf, which JSON lacks, as null)."""
+    return {
+        "face_ids": list(shortlist.face_ids),
+        "approx": [float(score) for score in shortlist.approx],
+        "delta": shortlist.delta,
+        "unseen_below": None if shortlist.unseen_below == -math.inf else shortlist.unseen_below,
+    }
+
+
+def shortlist_from_payload(payload: Mapping[str, object]) -> Shortlist:
+    face_ids, approx, delta, unseen = (payload.get(key) for key in ("face_ids", "approx", "delta", "unseen_below"))
+    if (not isinstance(face_ids, list) or not isinstance(approx, list) or len(face_ids) != len(approx)
+            or not isinstance(delta, float | int) or not isinstance(unseen, float | int | None)):
+        raise ValueError("malformed shortlist payload")
+    return Shortlist(
+        tuple(str(face_id) for face_id in face_ids),
+        np.asarray(approx, dtype=np.float32),
+        float(delta),
+        -math.inf if unseen is None else float(unseen),
+    )
 
 
 class Invoker(Protocol):

@@ -2,8 +2,8 @@
 
 Why: an exact float32 scan already runs at the machine's read bandwidth, so only fewer bytes per face make
 a big collection faster or cheaper to hold. A face here costs 148 bytes in S3 (16 raw UUID bytes, a float32
-scale, 128 8-bit codes) and 152 in a warm cache (+ a float32 row offset), instead of 656 for both in the
-float32 `.npz` (512 + a 36-character '<U36' id of 144 bytes).
+scale, 128 8-bit codes) and 152 in a warm cache (+ a float32 row offset), instead of 656 for float32 rows
+with 36-character ids (512 + 144 bytes).
 
 Search results must not change, so the int8 scores only choose candidates; each candidate is re-scored
 with its exact float32 embedding (the search reads every candidate's face item anyway, to check that the
@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import simsimd
 
-from facesearch.index.shard_bytes import DIM, ID_BYTES, decode_face_ids, encode_face_ids, from_bytes, to_bytes
+from facesearch.index import shard_bytes
+from facesearch.index.shard_bytes import DIM, ID_BYTES, decode_face_ids, encode_face_ids
 
 CODE_MAX = 127  # symmetric codes; -128 is never used, so negation can never overflow
 EXCESS = 128  # stored code = signed code + EXCESS
@@ -88,29 +89,6 @@ class Shortlist:
     approx: np.ndarray  # (m,) float32 int8 scores, descending
     delta: float  # the error bound the list was cut with
     unseen_below: float
-
-
-def shortlist_payload(shortlist: Shortlist) -> dict[str, object]:
-    """A fan-out slice's answer as plain JSON values (-inf, which JSON lacks, as null)."""
-    return {
-        "face_ids": list(shortlist.face_ids),
-        "approx": [float(score) for score in shortlist.approx],
-        "delta": shortlist.delta,
-        "unseen_below": None if shortlist.unseen_below == -math.inf else shortlist.unseen_below,
-    }
-
-
-def shortlist_from_payload(payload: Mapping[str, object]) -> Shortlist:
-    face_ids, approx, delta, unseen = (payload.get(key) for key in ("face_ids", "approx", "delta", "unseen_below"))
-    if (not isinstance(face_ids, list) or not isinstance(approx, list) or len(face_ids) != len(approx)
-            or not isinstance(delta, float | int) or not isinstance(unseen, float | int | None)):
-        raise ValueError("malformed shortlist payload")
-    return Shortlist(
-        tuple(str(face_id) for face_id in face_ids),
-        np.asarray(approx, dtype=np.float32),
-        float(delta),
-        -math.inf if unseen is None else float(unseen),
-    )
 
 
 @dataclass(frozen=True)
@@ -274,6 +252,16 @@ def rescore(
     return Rescored(tuple(ranked), complete)
 
 
+def to_bytes(shard: QuantizedShard) -> bytes:
+    """The shard's S3 object (shard_bytes.py has the layout)."""
+    return shard_bytes.pack(shard.ids, shard.codes, shard.scales)
+
+
+def from_bytes(raw: bytes) -> QuantizedShard:
+    """The shard in `raw`, as read-only views of it (no copy); a malformed object raises ValueError."""
+    return QuantizedShard(*shard_bytes.unpack(raw))
+
+
 __all__ = [
     "DIM",
     "ID_BYTES",
@@ -290,8 +278,6 @@ __all__ = [
     "quantize",
     "rescore",
     "shortlist",
-    "shortlist_from_payload",
-    "shortlist_payload",
     "take",
     "to_bytes",
 ]

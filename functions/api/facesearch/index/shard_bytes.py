@@ -1,17 +1,15 @@
 """The compact shard's S3 object: a 64-byte header, then raw UUID ids, float32 scales and excess-128 codes,
-each 64-byte aligned and little-endian, so that decoding is a zero-copy view of the bytes."""
+each 64-byte aligned and little-endian, so that decoding is a zero-copy view of the bytes.
+
+Bytes <-> the three arrays only; quantized.py (the maths) builds its QuantizedShard from them."""
 
 from __future__ import annotations
 
 import struct
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from facesearch.index.quantized import QuantizedShard
 
 DIM = 128
 ID_BYTES = 16  # a FaceId is a canonical lowercase UUID: 16 bytes, not 36 characters
@@ -50,21 +48,21 @@ def _layout(rows: int) -> tuple[int, int, int, int]:
     return ids_at, scales_at, codes_at, codes_at + rows * DIM
 
 
-def to_bytes(shard: QuantizedShard) -> bytes:
+def pack(ids: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> bytes:
     """The S3 object: a 64-byte header, then ids, scales and excess-128 codes, each 64-byte aligned,
     little-endian."""
-    rows = len(shard)
+    rows = int(codes.shape[0])
     ids_at, scales_at, codes_at, total = _layout(rows)
     out = bytearray(total)
     _HEADER.pack_into(out, 0, MAGIC, VERSION, DIM, rows)
-    out[ids_at : ids_at + rows * ID_BYTES] = np.ascontiguousarray(shard.ids, dtype=np.uint8).tobytes()
-    out[scales_at : scales_at + rows * 4] = np.ascontiguousarray(shard.scales, dtype="<f4").tobytes()
-    out[codes_at:total] = np.ascontiguousarray(shard.codes, dtype=np.uint8).tobytes()
+    out[ids_at : ids_at + rows * ID_BYTES] = np.ascontiguousarray(ids, dtype=np.uint8).tobytes()
+    out[scales_at : scales_at + rows * 4] = np.ascontiguousarray(scales, dtype="<f4").tobytes()
+    out[codes_at:total] = np.ascontiguousarray(codes, dtype=np.uint8).tobytes()
     return bytes(out)
 
 
-def from_bytes(raw: bytes) -> QuantizedShard:
-    """The shard in `raw`, as read-only views of it (no copy); a malformed object raises ValueError."""
+def unpack(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, codes, scales) in `raw`, as read-only views of it (no copy); a malformed object raises ValueError."""
     if len(raw) < _HEADER_BYTES:
         raise ValueError("not a quantized shard: too short")
     magic, version, dim, rows = _HEADER.unpack_from(raw, 0)
@@ -76,6 +74,4 @@ def from_bytes(raw: bytes) -> QuantizedShard:
     ids = np.frombuffer(raw, dtype=np.uint8, count=rows * ID_BYTES, offset=ids_at).reshape(rows, ID_BYTES)
     scales = np.frombuffer(raw, dtype="<f4", count=rows, offset=scales_at)
     codes = np.frombuffer(raw, dtype=np.uint8, count=rows * DIM, offset=codes_at).reshape(rows, DIM)
-    from facesearch.index.quantized import QuantizedShard
-
-    return QuantizedShard(ids, codes, scales)
+    return ids, codes, scales

@@ -2,8 +2,7 @@
 
 An object holds a compact shard (`quantized`: 16-byte face ids, a per-row scale and int8 codes, 148 bytes a
 face against 656 for float32), never overwritten: its key names its content for ever, so a warm function
-caches decoded shards by key with no invalidation (`ShardCache`). Objects written before the compact format
-(`.npz` of float32 rows) are still read, and become compact at their next merge.
+caches decoded shards by key with no invalidation (`ShardCache`).
 
 Tiering is like an LSM tree: a write adds a level-0 segment; when FAN_IN objects share a level they merge
 into one object of the next level (dropping the rows of deleted faces), unless that would pass
@@ -13,11 +12,9 @@ many IndexFaces calls built the collection.
 
 from __future__ import annotations
 
-import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,49 +28,14 @@ MAX_SHARD_ROWS = 100_000
 EMBEDDING_DIM = 128
 
 
-@dataclass(frozen=True)
-class SegmentData:
-    """The legacy float32 form (`.npz`), still read from objects written before compact shards."""
-
-    face_ids: np.ndarray  # (n,) '<U36'
-    embeddings: np.ndarray  # (n, 128) float32
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.face_ids.nbytes + self.embeddings.nbytes)
-
-    def __len__(self) -> int:
-        return len(self.face_ids)
-
-
-def encode(data: SegmentData) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, face_ids=data.face_ids.astype("<U36"), embeddings=data.embeddings.astype(np.float32))
-    return buffer.getvalue()
-
-
-def decode(raw: bytes) -> SegmentData:
-    with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
-        return SegmentData(archive["face_ids"], np.ascontiguousarray(archive["embeddings"], dtype=np.float32))
-
-
-def legacy_segment(face_ids: Sequence[str], embeddings: np.ndarray) -> SegmentData:
-    """The float32 form of these faces (what objects held before compact shards)."""
-    matrix = np.asarray(embeddings, dtype=np.float32).reshape(len(face_ids), EMBEDDING_DIM)
-    return SegmentData(np.asarray(face_ids, dtype="<U36"), matrix)
-
-
 def make_segment(face_ids: Sequence[str], embeddings: np.ndarray) -> QuantizedShard:
     """The compact shard of these faces (unit float32 rows)."""
     matrix = np.asarray(embeddings, dtype=np.float32).reshape(len(face_ids), EMBEDDING_DIM)
     return quantized.quantize(list(face_ids), matrix)
 
 
-def decode_object(key: str, raw: bytes) -> QuantizedShard:
-    """A segment object's shard, whichever format its key says it is in."""
-    if key.endswith(".npz"):
-        legacy = decode(raw)
-        return make_segment([str(face_id) for face_id in legacy.face_ids], legacy.embeddings)
+def decode_object(raw: bytes) -> QuantizedShard:
+    """A segment object's shard."""
     return quantized.from_bytes(raw)
 
 
@@ -132,7 +94,7 @@ class ShardCache:
             if data is not None:
                 self._cache.move_to_end(key)
                 return data
-        data = decode_object(key, self.objects.get(key))
+        data = decode_object(self.objects.get(key))
         self._remember(key, data)
         return data
 

@@ -6,18 +6,21 @@ from __future__ import annotations
 from facesearch.operations import (
     all_faces,
     collections,
+    compare_faces,
+    detect_faces,
     external_ids,
     faces,
-    images,
     index_faces,
     search,
     transfer,
     user_search,
     users,
+    video,
 )
 from facesearch.operations.registry import EXTENSION_OPERATIONS, OPERATIONS, collection_of, operations_of
 
 __all__ = [
-    "EXTENSION_OPERATIONS", "OPERATIONS", "all_faces", "collection_of", "collections", "external_ids", "faces",
-    "images", "index_faces", "operations_of", "search", "transfer", "user_search", "users",
+    "EXTENSION_OPERATIONS", "OPERATIONS", "all_faces", "collection_of", "collections", "compare_faces",
+    "detect_faces", "external_ids", "faces", "index_faces", "operations_of", "search", "transfer", "user_search",
+    "users", "video",
 ]

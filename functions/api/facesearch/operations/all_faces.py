@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from facesearch.operations import attributes, render
-from facesearch.operations.images import analyze
-from facesearch.operations.model_version import require_model
+from facesearch.operations.analysis import analyze
 from facesearch.operations.registry import Request, operation
 from facesearch.operations.search import DEFAULT_MATCH_THRESHOLD, DEFAULT_SEARCH_MAX_FACES, min_cosine
 from facesearch.services import Services
@@ -22,13 +21,13 @@ from facesearch.vision import FACE_MODEL_VERSION, quality_filter
 def search_all_faces_by_image(services: Services, request: Request) -> dict[str, Any]:
     """An image without faces answers empty lists (not InvalidParameterException: nothing was asked of a face)."""
     collection = services.storage.collections.get(request["CollectionId"])
-    require_model(services, collection)
+    services.index.check_model(collection)
     image, faces = analyze(services, request["Image"])
     level = request.get("QualityFilter", "NONE")
     reasons = [quality_filter.rejection_reasons(face, image.width, image.height, level) for face in faces]
     searched = services.pipeline().embedded(
         [face for face, rejected in zip(faces, reasons, strict=True) if not rejected])  # the unsearched need none
-    measured = attributes.measure(image, searched, attributes.requested(request.get("Attributes")))
+    measured = attributes.measure(services, image, searched, attributes.requested(request.get("Attributes")))
     matches = services.index.search_many(
         collection, [face.vector for face in searched], request.get("MaxFaces", DEFAULT_SEARCH_MAX_FACES),
         min_cosine(request.get("FaceMatchThreshold", DEFAULT_MATCH_THRESHOLD)))

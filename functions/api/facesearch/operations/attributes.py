@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from facesearch.vision.imaging import DecodedImage
+from facesearch.vision.image_decoder import DecodedImage
 
 if TYPE_CHECKING:
+    from facesearch.services import Services
     from facesearch.vision.attributes.analyzer import FaceAttributes
     from facesearch.vision.pipeline import AnalyzedFace
 
@@ -33,12 +34,12 @@ def requested(names: Sequence[str] | None) -> frozenset[str]:
     return frozenset(asked & MEASURED)
 
 
-def measure(image: DecodedImage, faces: Sequence[AnalyzedFace], wanted: frozenset[str]
+def measure(services: Services, image: DecodedImage, faces: Sequence[AnalyzedFace], wanted: frozenset[str]
             ) -> list[FaceAttributes | None]:
     """The attributes of each face (None for all when nothing beyond DEFAULT is asked: no model loads)."""
     if not wanted or not faces:
         return [None for _ in faces]
-    from facesearch.vision.attributes.analyzer import FaceInput, get_analyzer  # the models, only when asked
+    from facesearch.vision.attributes.analyzer import FaceInput  # the models' modules, only when asked
 
     inputs = [FaceInput(np.asarray(face.detection.landmarks, dtype=np.float64), face.detection.box) for face in faces]
-    return list(get_analyzer().analyze(image.picture, inputs, wanted))
+    return list(services.pipeline().attributes().analyze(image.picture, inputs, wanted))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from facesearch.errors import ResourceNotFoundException, ServiceQuotaExceededException
+from facesearch.operations import pagination
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection
 from facesearch.vision import FACE_MODEL_VERSION
-from facesearch.wire import pagination
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_TAGS = 50  # Rekognition's per-resource tag quota

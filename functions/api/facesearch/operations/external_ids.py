@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from facesearch.operations import render
+from facesearch.operations import pagination, render
 from facesearch.operations.faces import delete_faces
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection, FaceRecord
 from facesearch.vision import FACE_MODEL_VERSION
-from facesearch.wire import pagination
 
 DEFAULT_MAX_RESULTS = 1000
 DELETE_FACE_IDS = 4096  # DeleteFaces' FaceIdList holds at most this many

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from facesearch.errors import ConflictException
-from facesearch.operations import render
+from facesearch.operations import pagination, render
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection, FaceRecord, StaleRead, retry_on_stale
 from facesearch.storage.faces import FACES_PER_TRANSACTION
 from facesearch.vision import FACE_MODEL_VERSION
-from facesearch.wire import pagination
 
 DEFAULT_MAX_RESULTS = 1000
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from facesearch.geometry import BoundingBox
 from facesearch.operations import attributes, render
-from facesearch.operations.images import analyze_bytes, image_bytes
+from facesearch.operations.analysis import analyze_bytes, image_bytes
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
-from facesearch.storage import Collection, FaceRecord, ImageRecord
+from facesearch.storage import Collection, FaceRecord, IndexedImage
 from facesearch.storage.faces import DuplicateImage
 from facesearch.vision import FACE_MODEL_VERSION, quality_filter
-from facesearch.vision.imaging import DecodedImage
+from facesearch.vision.image_decoder import DecodedImage
 from facesearch.vision.pipeline import AnalyzedFace
 
 DEFAULT_MAX_FACES = 100
@@ -76,9 +76,9 @@ def records(stored: Sequence[FaceRecord], faces: Sequence[AnalyzedFace], detail:
     return rendered
 
 
-def details(image: DecodedImage, faces: Sequence[AnalyzedFace], request: Request) -> Details:
+def details(services: Services, image: DecodedImage, faces: Sequence[AnalyzedFace], request: Request) -> Details:
     """FaceDetail of each face, with the DetectionAttributes asked for (measured once for all faces)."""
-    found = attributes.measure(image, faces, attributes.requested(request.get("DetectionAttributes")))
+    found = attributes.measure(services, image, faces, attributes.requested(request.get("DetectionAttributes")))
     by_face = {id(face): extra for face, extra in zip(faces, found, strict=True)}
     return lambda face: render.face_detail(face, by_face.get(id(face)))
 
@@ -86,13 +86,13 @@ def details(image: DecodedImage, faces: Sequence[AnalyzedFace], request: Request
 def already_indexed(services: Services, collection: Collection, digest: str, external_image_id: str | None
                     ) -> list[FaceRecord] | None:
     """The faces a previous IndexFaces of this image stored, if any of them still exist."""
-    image = services.storage.images.get(collection.uid, digest, external_image_id)
+    image = services.storage.indexed_images.get(collection.uid, digest, external_image_id)
     if image is None:
         return None
     found = services.storage.faces.get_many(collection, list(image.face_ids), embeddings=False)
     faces = [found[face_id] for face_id in image.face_ids if face_id in found]
     if not faces:
-        services.storage.images.forget(collection.uid, image)  # all deleted since: index it anew
+        services.storage.indexed_images.forget(collection.uid, image)  # all deleted since: index it anew
         return None
     return faces
 
@@ -101,7 +101,7 @@ def already_indexed(services: Services, collection: Collection, digest: str, ext
 def index_faces(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
     services.index.check_model(collection)
-    raw = image_bytes(services, request["Image"])
+    raw = image_bytes(request["Image"], services.inputs)
     image, faces = analyze_bytes(services, raw)  # only the faces it stores get embedded
     kept, unindexed = select_faces(image, faces, request.get("QualityFilter", "AUTO"),
                                    request.get("MaxFaces", DEFAULT_MAX_FACES))
@@ -111,11 +111,11 @@ def index_faces(services: Services, request: Request) -> dict[str, Any]:
     if stored is None and kept:
         image_id = str(uuid.uuid4())
         new = [new_record(face, image_id, external_image_id) for face in services.pipeline().embedded(kept)]
-        record = ImageRecord(digest, external_image_id, image_id, tuple(face.face_id for face in new))
+        record = IndexedImage(digest, external_image_id, image_id, tuple(face.face_id for face in new))
         try:
             stored = services.index.add(collection, new, record)
         except DuplicateImage:  # a twin request committed this image first: answer with its faces
             stored = already_indexed(services, collection, digest, external_image_id) or []
-    detail = details(image, faces, request)
+    detail = details(services, image, faces, request)
     return {"FaceRecords": records(stored or [], kept, detail), "FaceModelVersion": FACE_MODEL_VERSION,
             "UnindexedFaces": [{"Reasons": reasons, "FaceDetail": detail(face)} for face, reasons in unindexed]}

@@ -6,7 +6,7 @@ from typing import Any
 
 from facesearch.errors import InvalidParameterException
 from facesearch.operations import render
-from facesearch.operations.images import largest_searchable_face
+from facesearch.operations.analysis import largest_searchable_face
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection, FaceRecord

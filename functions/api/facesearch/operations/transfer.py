@@ -24,14 +24,12 @@ from facesearch.errors import (
     ServiceQuotaExceededException,
 )
 from facesearch.geometry import BoundingBox
-from facesearch.operations import render
-from facesearch.operations.model_version import require_model
+from facesearch.operations import pagination, render
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection, FaceRecord, StaleRead, UserConflict, retry_on_stale
 from facesearch.storage.faces import FACES_PER_TRANSACTION, DuplicateFace
 from facesearch.storage.users import MAX_FACES_PER_USER
-from facesearch.wire import pagination
 
 DEFAULT_EXPORT_PAGE = 1000
 UNIT_TOLERANCE = 1e-3  # an embedding's norm may differ from 1 by float32 rounding, not more
@@ -116,7 +114,7 @@ def associate_user(services: Services, collection: Collection, user_id: str, fac
 def import_faces(services: Services, request: Request) -> dict[str, Any]:
     collection = services.storage.collections.get(request["CollectionId"])
     version = request["FaceModelVersion"]
-    require_model(services, collection, version)
+    services.index.check_model(collection, version)
     by_id = {face["FaceId"]: face for face in request["Faces"]}  # a FaceId listed twice is imported once
     records = [imported_record(face, version) for face in by_id.values()]
     imported: list[str] = []

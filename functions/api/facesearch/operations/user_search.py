@@ -8,14 +8,14 @@ import numpy as np
 
 from facesearch.errors import InvalidParameterException
 from facesearch.operations import render
-from facesearch.operations.images import searchable_faces
+from facesearch.operations.analysis import searchable_faces
 from facesearch.operations.registry import Request, operation
 from facesearch.operations.search import min_cosine, stored_face
 from facesearch.operations.users import get_user, user_vectors
 from facesearch.services import Services
 from facesearch.storage import Collection
 from facesearch.vision import FACE_MODEL_VERSION, quality_filter
-from facesearch.vision.imaging import DecodedImage
+from facesearch.vision.image_decoder import DecodedImage
 from facesearch.vision.pipeline import AnalyzedFace
 
 DEFAULT_USER_SEARCH_THRESHOLD = 80.0

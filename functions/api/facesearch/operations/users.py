@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 
 from facesearch.errors import ConflictException, ResourceNotFoundException, ServiceQuotaExceededException
-from facesearch.operations import render
+from facesearch.operations import pagination, render
 from facesearch.operations.idempotency import idempotent
 from facesearch.operations.registry import Request, operation
 from facesearch.services import Services
 from facesearch.storage import Collection, UserConflict, UserRecord, retry_on_stale
 from facesearch.storage.users import MAX_FACES_PER_USER
 from facesearch.vision.similarity import to_similarity
-from facesearch.wire import pagination
 
 DEFAULT_ASSOCIATE_THRESHOLD = 75.0
 DEFAULT_MAX_RESULTS = 100

@@ -75,7 +75,7 @@ class FaceRepo:
             image: Action | None = None) -> None:
         """Make a written segment and its faces visible at once, with the face count, or not at all.
 
-        `image` (ImageRepo.put_action) commits the image's record with them; DuplicateImage if a twin
+        `image` (IndexedImageRepo.put_action) commits the image's record with them; DuplicateImage if a twin
         request committed the same image first.
         """
         if len(faces) > FACES_PER_TRANSACTION:

@@ -12,6 +12,11 @@ One table with string keys `pk` / `sk`:
     pk=I#<Uid>          sk=<sha256>#<ExternalImageId>   an indexed image: ImageId, FaceIds (IndexFaces
                                             answers a repeat of the same image and external id with these)
     pk=R#<Uid>          sk=<Operation>#<ClientRequestToken>   a request's digest and its answer
+    pk=V#<JobId>        sk=JOB                  a stored-video job: Api, Status, request, VideoMetadata,
+                                            segments done, result counts, Deadline, ExpiresAt (TTL)
+    pk=VT#<Api>#<Token> sk=TOKEN                a Start* ClientRequestToken: JobId, Digest, ExpiresAt (TTL)
+    pk=VIDEOJOBS        sk=RUNNING              how many jobs run now (Running), bounded by the job limit
+    pk=VIDEOJOBS#RUNNING sk=<JobId>             one running job and its Deadline (a sweep ends the late ones)
 
 Global secondary index `ByExternalImageId` (hash ExternalKey, range sk, keys only): sparse, as only faces
 with an ExternalImageId carry ExternalKey; it finds a collection's faces of one ExternalImageId without
@@ -74,3 +79,24 @@ def request_key(uid: str, operation: str, token: str) -> Key:
 def collection_partitions(uid: str) -> tuple[str, ...]:
     """Every partition that belongs to a collection's Uid (what DeleteCollection removes)."""
     return faces_partition(uid), users_partition(uid), f"I#{uid}", f"R#{uid}"
+
+
+VIDEO_JOB_SK = "JOB"
+RUNNING_PARTITION = "VIDEOJOBS#RUNNING"
+EXPIRES_AT = "ExpiresAt"  # the table's TimeToLiveSpecification attribute (epoch seconds)
+
+
+def video_job_key(job_id: str) -> Key:
+    return {"pk": f"V#{job_id}", "sk": VIDEO_JOB_SK}
+
+
+def video_token_key(api: str, token: str) -> Key:
+    return {"pk": f"VT#{api}#{token}", "sk": "TOKEN"}
+
+
+def running_jobs_key() -> Key:
+    return {"pk": "VIDEOJOBS", "sk": "RUNNING"}
+
+
+def running_job_key(job_id: str) -> Key:
+    return {"pk": RUNNING_PARTITION, "sk": job_id}

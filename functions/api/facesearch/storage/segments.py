@@ -1,9 +1,8 @@
 """The collection's segment objects in the service's S3 bucket: immutable, one key for ever.
 
-Keys live under `collections/<uid>/L<level>/<segment id>.q8` (`.npz` for objects of the older float32
-format); this module only moves their bytes. What the bytes mean (the shard encoding) is the index's
-concern, and which objects make up a collection is the META item's SegmentRefs: an object no reference
-names is an orphan that the sweep removes.
+Keys live under `collections/<uid>/L<level>/<segment id>.q8`; this module only moves their bytes. What the
+bytes mean (the shard encoding) is the index's concern, and which objects make up a collection is the META
+item's SegmentRefs: an object no reference names is an orphan that the sweep removes.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ The ONNX graph (made size-agnostic by layers/models/build.py) takes a 1x3xHxW fl
 (5 landmarks, dx/dy in stride units). The decoder below is the one OpenCV's FaceDetectorYN uses
 (score = sqrt(cls * obj)), rebuilt in numpy.
 
-Which passes an image gets (main, overview, refine) and how they merge is scales.py; this module
+Which passes an image gets (main, overview, refine) is pass_plan.py, how they merge nms.py; this module
 renders a pass (pre-process), runs it (forward) and decodes it (post-process).
 
 Landmark order: YuNet emits the subject's right eye, left eye, nose tip, right and left mouth corners,
@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from facesearch.vision import scales
+from facesearch.vision import nms, pass_plan
 from facesearch.vision.aligner import alignment_matrix, warp
+from facesearch.vision.nms import Candidates
+from facesearch.vision.pass_plan import Placement
 from facesearch.vision.pose import estimate_pose
-from facesearch.vision.scales import Candidates, Placement, nms
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -184,22 +185,22 @@ class Detector:
     def detect_image(self, image: Image.Image) -> list[Detection]:
         """`detect` for an RGB Pillow image (the pipeline shares one with the aligner)."""
         width, height = image.size
-        main, *overview = scales.plan_passes(width, height)
+        main, *overview = pass_plan.plan_passes(width, height)
         main_image = resample(image, main.region, main.resized)
         seen = self._run_canvas(frame(main_image, main), main)
         passes = [seen]
-        fine = scales.fine_pass(width, height, main)
-        if fine is not None and scales.wants_fine_pass(seen.widths_in_pass, seen.scores):
+        fine = pass_plan.fine_pass(width, height, main)
+        if fine is not None and pass_plan.wants_fine_pass(seen.widths_in_pass, seen.scores):
             passes.append(self.run(image, fine))
         confident = seen.boxes[seen.scores >= self.score_threshold]
         for placement in overview:
-            if scales.overview_needed(placement, confident, width, height):
+            if pass_plan.overview_needed(placement, confident, width, height):
                 # shrunk from the main pass's copy: 1.6 ms less than from a 1024 px original
                 small = resample(main_image, (0, 0, *main_image.size), placement.resized)
                 passes.append(self._run_canvas(frame(small, placement), placement))
-        found = scales.merge(Candidates.concat(passes), self.nms_threshold, self.score_threshold)
+        found = nms.merge(Candidates.concat(passes), self.nms_threshold, self.score_threshold)
         widths = found.boxes[:, 2] - found.boxes[:, 0]
-        plan = scales.plan_refinement(
+        plan = pass_plan.plan_refinement(
             found.widths_in_pass, widths, found.scores, self.score_threshold, MAX_REFINEMENTS
         )
         accepted = [found.take(plan.keep)]
@@ -207,7 +208,7 @@ class Detector:
         for i in plan.sharpen:
             closer = self._refine(image, found.boxes[i])
             accepted.append(closer if len(closer) else found.take(np.array([i])))
-        faces = scales.merge(Candidates.concat(accepted), self.nms_threshold, self.score_threshold)
+        faces = nms.merge(Candidates.concat(accepted), self.nms_threshold, self.score_threshold)
         faces = faces.take(np.flatnonzero(faces.scores >= self.score_threshold))
         return self._largest_first(self._upright(image, faces))
 
@@ -233,27 +234,27 @@ class Detector:
         if len(scores) > _PRE_NMS_TOP_K:
             top = np.argsort(-scores)[:_PRE_NMS_TOP_K]
             boxes, scores, kps = boxes[top], scores[top], kps[top]
-        keep = nms(boxes, scores, self.nms_threshold)
-        return scales.in_original(placement, boxes[keep], scores[keep], kps[keep])
+        keep = nms.nms(boxes, scores, self.nms_threshold)
+        return pass_plan.in_original(placement, boxes[keep], scores[keep], kps[keep])
 
     def _refine(self, image: Image.Image, box: np.ndarray) -> Candidates:
         """Look again at one candidate where it is ~64 px wide: the closer look's box, landmarks and
         score replace the candidate's if it still finds a face there, else the candidate is dropped."""
-        placement = scales.refine_placement(as_box(box), image.width, image.height)
+        placement = pass_plan.refine_placement(as_box(box), image.width, image.height)
         closer = self.run(image, placement)
-        match = scales.best_match(box, closer.boxes, _MATCH_IOU)
+        match = nms.best_match(box, closer.boxes, _MATCH_IOU)
         if match is None or closer.scores[match] < self.score_threshold:
             return Candidates.empty()
         return closer.take(np.array([match]))
 
     def _upright(self, image: Image.Image, faces: Candidates) -> Candidates:
-        """Landmarks of rolled faces, measured again on the face turned upright (see scales.py)."""
+        """Landmarks of rolled faces, measured again on the face turned upright (see pass_plan.py)."""
         landmarks = faces.landmarks.copy()
         areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
         budget = MAX_REFINEMENTS  # a crowd of tilted heads: the largest faces first
         for i in np.argsort(-areas, kind="stable"):
-            for _ in range(scales.UPRIGHT_ROUNDS):
-                if budget == 0 or abs(estimate_pose(landmarks[i]).roll) < scales.UPRIGHT_MIN_ROLL:
+            for _ in range(pass_plan.UPRIGHT_ROUNDS):
+                if budget == 0 or abs(estimate_pose(landmarks[i]).roll) < pass_plan.UPRIGHT_MIN_ROLL:
                     break
                 budget -= 1
                 closer = self._upright_landmarks(image, landmarks[i])
@@ -265,7 +266,7 @@ class Detector:
     def _upright_landmarks(self, image: Image.Image, points: np.ndarray) -> np.ndarray | None:
         """The face at `points` turned upright and detected again: its landmarks in image px, or None
         when the upright view shows no face at its centre."""
-        forward, side = scales.upright_transform(alignment_matrix(points))
+        forward, side = pass_plan.upright_transform(alignment_matrix(points))
         canvas = warp(image, forward, side)
         boxes, scores, kps = decode(
             self._forward(to_blob(canvas)), (side, side), self.strides, self.score_threshold
@@ -275,7 +276,7 @@ class Detector:
         if not centred.any():
             return None
         best = int(np.flatnonzero(centred)[np.argmax(scores[centred])])
-        return scales.apply(np.linalg.inv(forward), kps[best])
+        return pass_plan.apply(np.linalg.inv(forward), kps[best])
 
     def _largest_first(self, faces: Candidates) -> list[Detection]:
         areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,9 +19,12 @@ from facesearch.vision import onnx
 from facesearch.vision.aligner import align
 from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, LANDMARK_TYPES, Detection, Detector
 from facesearch.vision.embedder import Embedder
-from facesearch.vision.imaging import DecodedImage
+from facesearch.vision.image_decoder import DecodedImage
 from facesearch.vision.pose import Pose, estimate_pose
 from facesearch.vision.quality import Quality, measure_quality
+
+if TYPE_CHECKING:
+    from facesearch.vision.attributes.analyzer import AttributeAnalyzer
 
 # YuNet scores of real faces bunch up in 0.87-0.95, while Rekognition reports ~99 for a clear face and
 # users filter on Confidence >= 90. So the score maps piecewise-linearly: the detection threshold -> 90,
@@ -58,11 +62,19 @@ class AnalyzedFace:
 
 
 class FacePipeline:
-    """Finds every face (at most 100, largest first) and measures each one."""
+    """Finds every face (at most 100, largest first) and measures each one; `attributes` gives the optional
+    attribute models of the same model directory, loaded only when a request asks for them."""
 
-    def __init__(self, detector: Detector, embedder: Embedder) -> None:
+    def __init__(self, detector: Detector, embedder: Embedder,
+                 attributes: Callable[[], AttributeAnalyzer] | None = None) -> None:
         self.detector = detector
         self.embedder = embedder
+        self._attributes = attributes
+
+    def attributes(self) -> AttributeAnalyzer:
+        if self._attributes is None:
+            raise RuntimeError("this pipeline was built without attribute models")
+        return self._attributes()
 
     def analyze(self, image: DecodedImage, with_embeddings: bool = True) -> list[AnalyzedFace]:
         source = image.picture
@@ -103,11 +115,16 @@ class FacePipeline:
 
 
 @functools.lru_cache(maxsize=4)
-def get_pipeline(variant: onnx.Variant = "int8", directory: Path | None = None,
-                 threads: int | None = None) -> FacePipeline:
-    """The process-wide pipeline of `variant` (sessions are created on first use, then reused)."""
-    return FacePipeline(Detector(onnx.detector_session(variant, threads, directory)),
-                        Embedder(onnx.embedder_session(variant, threads, directory)))
+def get_pipeline(directory: Path, threads: int, variant: onnx.Variant = "int8") -> FacePipeline:
+    """The process-wide pipeline of the models in `directory` (sessions are created on first use, then reused)."""
+
+    def attributes() -> AttributeAnalyzer:
+        from facesearch.vision.attributes.analyzer import get_analyzer  # its modules load only when asked
+
+        return get_analyzer(directory, threads)
+
+    return FacePipeline(Detector(onnx.detector_session(directory, threads, variant)),
+                        Embedder(onnx.embedder_session(directory, threads, variant)), attributes)
 
 
 class LazyPipeline:
@@ -115,7 +132,7 @@ class LazyPipeline:
 
     def __init__(self, directory: Path, threads: int, variant: onnx.Variant = "int8") -> None:
         self._lock = threading.Lock()
-        self._args = (variant, directory, threads)
+        self._args = (directory, threads, variant)
         self._pipeline: FacePipeline | None = None
 
     def __call__(self) -> FacePipeline:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,12 +82,23 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+MAX_INTEGER_DIGITS = 400  # far past any member's range; beyond it an integer literal is not converted at all
+
+
+def _integer(text: str) -> int | float:
+    """An integer literal; one too long to matter (or for Python to convert: it refuses 4,300+ digits) is an
+    infinity of its sign, which validation refuses as out of range like any other."""
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        return -math.inf if text.startswith("-") else math.inf
+    return int(text)
+
+
 def parse_body(body: bytes | str | None) -> dict[str, Any]:
     """The request's JSON object; an empty body means no parameters, as botocore sends `{}`."""
     if body is None or body in (b"", ""):
         return {}
     try:
-        params = json.loads(body, parse_constant=_no_constant)
+        params = json.loads(body, parse_constant=_no_constant, parse_int=_integer)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise SerializationException("Start of structure or map found where not expected.") from exc
     if not isinstance(params, dict):
@@ -161,11 +173,13 @@ def success_response(result: Mapping[str, Any], request_id: str) -> WireResponse
     )
 
 
-def error_response(error: ServiceError, request_id: str) -> WireResponse:
-    body = {"__type": error.code, "Message": error.message}
+def error_response(error: ServiceError, request_id: str, service: str = "rekognition") -> WireResponse:
+    """The error as `service`'s model names it (ServiceError.code_in)."""
+    code = error.code_in(service)
+    body = {"__type": code, "Message": error.message}
     headers = {
         "Content-Type": CONTENT_TYPE,
         "x-amzn-RequestId": request_id,
-        "x-amzn-ErrorType": error.code,
+        "x-amzn-ErrorType": code,
     }
     return WireResponse(error.status_code, json.dumps(body, separators=(",", ":")), headers)

@@ -135,6 +135,9 @@ def _check_string(value: Any, shape: StringShape, path: str, found: _Collector) 
 
 
 def _check_integer(value: Any, shape: Shape, path: str, found: _Collector) -> None:
+    if isinstance(value, float) and math.isinf(value):  # an integer literal of hundreds of digits (protocol)
+        found.add(value, path, f"Member must be a {64 if shape.type_name == 'long' else 32}-bit integer")
+        return
     if isinstance(value, bool) or not isinstance(value, int):
         found.add(value, path, "Member must be an integer")
         return
@@ -146,7 +149,12 @@ def _check_integer(value: Any, shape: Shape, path: str, found: _Collector) -> No
 
 
 def _check_float(value: Any, shape: Shape, path: str, found: _Collector) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        found.add(value, path, "Member must be a number")
+        return
+    # ints are compared exactly (a huge one never goes through float(), which would overflow); a literal too
+    # big for a double (1e400) arrives as an infinity: out of range, or not a number where there is no range
+    if isinstance(value, float) and not math.isfinite(value) and not shape.metadata.keys() & {"min", "max"}:
         found.add(value, path, "Member must be a number")
         return
     _check_range(value, value, shape, path, found, "Member must have value")

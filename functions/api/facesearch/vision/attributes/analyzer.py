@@ -1,6 +1,6 @@
 """One entry point for Rekognition's optional face attributes: runs only the models a request needs.
 
-    analyzer = get_analyzer()
+    analyzer = get_analyzer(model_dir, threads)
     results = analyzer.analyze(image, [FaceInput(landmarks, box), ...], {"SMILE", "AGE_RANGE"})
 
 `image` is the upright RGB Pillow image (DecodedImage.picture), each face comes with YuNet's 5 landmarks
@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -103,11 +104,6 @@ class FaceAttributes:
     face_presence: float | None = None  # the mesh's P(face), when the mesh ran
 
 
-def default_sessions(task: str) -> ort.InferenceSession:
-    """The service's sessions: the int8 variant's file for `task`, the process-wide thread setting."""
-    return models.task_session(task)
-
-
 def needed_models(requested: Collection[str]) -> frozenset[str]:
     """Model task names a request needs; DEFAULT (nothing supported asked) needs none."""
     tasks = set()
@@ -167,7 +163,7 @@ def mesh_attributes(mesh: Mesh, blendshapes: Blendshapes | None, requested: Coll
 class AttributeAnalyzer:
     """Runs the attribute models for the faces of one image; sessions come from `sessions(task)`."""
 
-    def __init__(self, sessions: SessionFactory = default_sessions) -> None:
+    def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
 
     @functools.cached_property
@@ -221,7 +217,7 @@ class AttributeAnalyzer:
         return [FaceAttributes(**f) for f in fields]  # type: ignore[arg-type]
 
 
-@functools.lru_cache(maxsize=1)
-def get_analyzer() -> AttributeAnalyzer:
-    """The process-wide analyzer (its sessions are created on first use, then reused)."""
-    return AttributeAnalyzer()
+@functools.lru_cache(maxsize=4)
+def get_analyzer(directory: Path, threads: int) -> AttributeAnalyzer:
+    """The process-wide analyzer of the int8 models in `directory` (sessions are created on first use)."""
+    return AttributeAnalyzer(lambda task: models.task_session(task, directory, threads))
