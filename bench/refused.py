@@ -100,7 +100,7 @@ def refused_event(secret: str | None, key_id: str = KEY_ID) -> dict[str, Any]:
     from botocore import UNSIGNED
     from botocore.config import Config
 
-    from local.lambda_event import function_url_event
+    from local.function_url_event import function_url_event
 
     captured: list[dict[str, Any]] = []
 
@@ -134,7 +134,7 @@ class _Empty:
 def measure(handler: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[str, Any], sink: CountingSink,
             warmup: int, requests: int, expect: str) -> tuple[list[float], float]:
     """Seconds per call of `requests` calls after `warmup`, and the output bytes per call."""
-    from local.lambda_event import LambdaContext
+    from local.function_url_event import LambdaContext
 
     events = [copy.deepcopy(event) for _ in range(warmup + requests)]
     contexts = [LambdaContext.fresh() for _ in events]

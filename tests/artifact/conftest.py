@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
 from local import backend as local_backend
-from local.lambda_event import function_url_event
+from local.function_url_event import function_url_event
 from tests.artifact import sandbox, stack
 
 ARTIFACT = os.environ.get("FACESEARCH_ARTIFACT", "")
