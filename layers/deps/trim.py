@@ -27,9 +27,10 @@ import sys
 from pathlib import Path
 
 # Services the function creates clients for: the Rekognition model is the API contract it validates against;
-# S3 (segments, Image.S3Object), DynamoDB (truth), Secrets Manager (access keys), Lambda (search fan-out),
-# STS (credential helpers), X-Ray (the X-Ray SDK's sampling client).
-KEEP_SERVICES = frozenset({"rekognition", "s3", "dynamodb", "secretsmanager", "lambda", "sts", "xray"})
+# S3 (segments, Image.S3Object), DynamoDB (truth), Secrets Manager (access keys), Lambda (search fan-out, video
+# jobs), SNS (video jobs' completion notices), STS (credential helpers), X-Ray (the X-Ray SDK's sampling
+# client). `make artifact-test` makes a client for every service the function's code names, in the layer.
+KEEP_SERVICES = frozenset({"rekognition", "s3", "dynamodb", "secretsmanager", "lambda", "sns", "sts", "xray"})
 
 DROP_DIR_NAMES = frozenset({"__pycache__", "tests"})
 DROP_ORT_SUBPACKAGES = ("tools", "transformers", "quantization", "training", "backend", "datasets")
