@@ -7,6 +7,7 @@ of every service the function talks to (each one its code names in a `client("..
 Manager for its keys, X-Ray for the tracer's sampling, STS for credential helpers), the Rekognition model it
 validates against, and the libraries' own pieces the function uses. It prints one JSON line: the modules loaded and
 any that came from outside /var/task, /opt and /var/runtime (other than the interpreter's standard library).
+For the video worker it also decodes a video with the video layer's OpenCV (its FFmpeg libraries).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def code_services(task_root: str = "/var/task") -> set[str]:
     return found
 
 
-def main() -> None:
+def main(handler: str, absent: frozenset[str], video: str) -> None:
     import boto3
     import botocore.session
     import numpy
@@ -65,9 +66,26 @@ def main() -> None:
 
     import facesearch
 
-    modules = ["app", "facesearch"] + [m.name for m in pkgutil.walk_packages(facesearch.__path__, "facesearch.")]
+    modules = [handler, "facesearch"] + [m.name for m in pkgutil.walk_packages(facesearch.__path__, "facesearch.")]
+    skipped = []
     for name in modules:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            # The package is shared with another function: a module that needs a layer only that function has
+            # (the video worker's cv2) is never imported here.
+            if (error.name or "").split(".")[0] not in absent:
+                raise
+            skipped.append(f"{name} (needs {error.name})")
+
+    frames = 0
+    if video:
+        import cv2
+
+        capture = cv2.VideoCapture(video)
+        while capture.read()[0]:
+            frames += 1
+        capture.release()
 
     allowed = ("/var/task/", "/opt/", "/var/runtime/", sysconfig.get_paths()["stdlib"] + "/",
                sysconfig.get_paths()["platstdlib"] + "/")
@@ -77,7 +95,11 @@ def main() -> None:
         if getattr(module, "__file__", None) and not str(module.__file__).startswith(allowed)
     )
     print(json.dumps({"function_modules": len(modules), "loaded": len(sys.modules), "outside": outside,
-                      "services": services, "sys_path": sys.path}))
+                      "services": services, "skipped": skipped, "frames": frames,
+                      "cv2": getattr(sys.modules.get("cv2"), "__file__", None), "sys_path": sys.path}))
 
 
-main()
+# python -S -c <this file> [handler module] [modules other functions' layers provide, comma separated] [video]
+main(sys.argv[1] if len(sys.argv) > 1 else "app",
+     frozenset(filter(None, (sys.argv[2] if len(sys.argv) > 2 else "").split(","))),
+     sys.argv[3] if len(sys.argv) > 3 else "")

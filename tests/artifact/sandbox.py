@@ -84,6 +84,7 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 class FunctionSpec:
     """What template.yaml says about the function: handler, runtime, layers, memory, timeout, environment."""
 
+    logical_id: str
     handler: str
     runtime: str
     layers: tuple[str, ...]  # logical ids, in the order Lambda extracts them into /opt
@@ -107,6 +108,7 @@ def function_spec(template: Mapping[str, Any], logical_id: str = FUNCTION) -> Fu
         layers.append(str(layer.value))
     parameters = template.get("Parameters", {})
     return FunctionSpec(
+        logical_id=logical_id,
         handler=str(prop("Handler")),
         runtime=str(prop("Runtime")),
         layers=tuple(layers),
@@ -114,6 +116,12 @@ def function_spec(template: Mapping[str, Any], logical_id: str = FUNCTION) -> Fu
         timeout_s=int(resolve(prop("Timeout"), parameters, {})),
         environment=environment,
     )
+
+
+def layer_ids(template: Mapping[str, Any]) -> list[str]:
+    """Every layer the template builds."""
+    return [name for name, resource in template["Resources"].items()
+            if resource.get("Type") == "AWS::Serverless::LayerVersion"]
 
 
 def resolve(value: Any, parameters: Mapping[str, Any], refs: Mapping[str, str]) -> str:
@@ -220,15 +228,15 @@ def outside_sandbox_mounts(*paths: Path | str) -> None:
 
 
 def sandbox_command(artifact: Artifact, layers: Sequence[str], environment: Mapping[str, str],
-                    argv: Sequence[str]) -> list[str]:
+                    argv: Sequence[str], function: str = FUNCTION) -> list[str]:
     """The command that lays the artifact out as Lambda would and then runs `argv` in `environment` only."""
     outside_sandbox_mounts(artifact.root, BOOTSTRAP, argv[0])
-    missing = [p for p in (artifact.function(), artifact.runtime, *(artifact.layer(x) for x in layers))
+    missing = [p for p in (artifact.function(function), artifact.runtime, *(artifact.layer(x) for x in layers))
                if not p.is_dir()]
     if missing:
         raise FileNotFoundError(f"not built: {', '.join(map(str, missing))} (run `make artifact-test`)")
     return [*unshare_prefix(), "/bin/sh", "-c", LAYOUT_SCRIPT, "artifact-layout",
-            str(artifact.function()), str(artifact.runtime), str(BOOTSTRAP), str(len(layers)),
+            str(artifact.function(function)), str(artifact.runtime), str(BOOTSTRAP), str(len(layers)),
             *(str(artifact.layer(x)) for x in layers),
             *(f"{name}={value}" for name, value in sorted(environment.items())), *argv]
 
@@ -318,7 +326,7 @@ def start_emulator(artifact: Artifact, rie: Path, python: str, spec: FunctionSpe
             "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
             "--runtime-api-address", f"127.0.0.1:{api_port}",
             python, "-S", "-m", "artifact_bootstrap", spec.handler]
-    command = sandbox_command(artifact, spec.layers, environment, argv)
+    command = sandbox_command(artifact, spec.layers, environment, argv, spec.logical_id)
     log = artifact.log.open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
@@ -333,9 +341,10 @@ def start_emulator(artifact: Artifact, rie: Path, python: str, spec: FunctionSpe
 
 
 def run_in_sandbox(artifact: Artifact, layers: Sequence[str], environment: Mapping[str, str],
-                   argv: Sequence[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(sandbox_command(artifact, layers, environment, argv), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                   argv: Sequence[str], timeout: float = 120.0,
+                   function: str = FUNCTION) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(sandbox_command(artifact, layers, environment, argv, function), capture_output=True,
+                          text=True, timeout=timeout, check=False)
 
 
 def quoted(command: Sequence[str]) -> str:

@@ -64,9 +64,9 @@ def provision(backend: str, key_id: str, secret: str) -> dict[str, str]:
 
 
 def environment(spec: sandbox.FunctionSpec, template: dict[str, Any], refs: dict[str, str], backend: str,
-                python: str) -> dict[str, str]:
+                python: str, function_name: str = f"{STACK}-api") -> dict[str, str]:
     env = sandbox.lambda_environment(spec, sandbox.function_environment(spec, template, refs),
-                                     python_version(python), function_name=f"{STACK}-api", region=REGION)
+                                     python_version(python), function_name=function_name, region=REGION)
     env.update({
         # The execution role's credentials (moto takes any) and the account's endpoints: moto, for every service.
         "AWS_ACCESS_KEY_ID": "ASIAARTIFACTTEST",

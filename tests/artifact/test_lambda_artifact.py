@@ -4,7 +4,7 @@ the Runtime Interface Emulator, SnapStart's hooks run before the first request, 
 arriving as Function URL events. Built and run by `make artifact-test` (mk/sam.mk).
 
 The layers are host-platform twins of the arm64 / Python 3.12 ones (same requirements, same recipe, same
-trim: layers/deps/Makefile with DEPS_ARCH / DEPS_PYTHON_VERSION), so a trim that drops a module, a botocore
+trim: layers/deps/Makefile with DEPS_PLATFORM / DEPS_PYTHON_VERSION), so a trim that drops a module, a botocore
 service model or a model file the function needs fails here. What it cannot catch: a wheel that exists for
 x86_64 / the host's Python but not for arm64 / 3.12 (`make sam-build` installs those), and anything of
 Lambda's own arm64 Python build.
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.artifact import sandbox
+from tests.artifact import sandbox, stack
 from tests.artifact.conftest import ARTIFACT, PYTHON, invoke, rekognition_client
 from tests.conftest import ANNA, ANNA_SMILING, BEN, photo
 
@@ -142,23 +142,62 @@ def test_the_emulator_reports_no_function_error(artifact: sandbox.Artifact, emul
     assert not found, f"{len(found)} error lines in {artifact.log}, the first: {found[:2]}"
 
 
-def test_everything_imports_from_the_artifact_alone(artifact: sandbox.Artifact, spec: sandbox.FunctionSpec,
-                                                     environment: dict[str, str]) -> None:
+def import_check(artifact: sandbox.Artifact, spec: sandbox.FunctionSpec, environment: dict[str, str],
+                 absent: set[str], video: Path | None = None) -> dict[str, Any]:
+    handler_module = spec.handler.rpartition(".")[0]
     done = sandbox.run_in_sandbox(artifact, spec.layers, environment,
-                                  [PYTHON, "-S", "-c", IMPORT_CHECK.read_text()])
+                                  [PYTHON, "-S", "-c", IMPORT_CHECK.read_text(), handler_module,
+                                   ",".join(sorted(absent)), str(video or "")], function=spec.logical_id)
     assert done.returncode == 0, done.stderr[-4000:] or done.stdout[-4000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["outside"] == [], report["outside"]
     assert report["function_modules"] > 50
     assert {"s3", "dynamodb", "lambda", "secretsmanager"} <= set(report["services"]), report["services"]
+    return report
+
+
+def top_level_modules(layer: Path) -> set[str]:
+    """The import names a layer's python/ directory provides."""
+    return {entry.name.split(".")[0] for entry in (layer / "python").iterdir()
+            if not entry.name.endswith((".dist-info", ".libs")) and entry.name != "__pycache__"}
+
+
+def test_everything_imports_from_the_artifact_alone(artifact: sandbox.Artifact, spec: sandbox.FunctionSpec,
+                                                     template: dict[str, Any], environment: dict[str, str]) -> None:
+    # Modules of the shared package that need a layer this function lacks (the video worker's) are skipped;
+    # everything else must import from this function's own layers.
+    others = set(sandbox.layer_ids(template)) - set(spec.layers)
+    absent = set().union(*(top_level_modules(artifact.layer(x)) for x in others)) if others else set()
+    report = import_check(artifact, spec, environment, absent)
+    assert all(name.startswith("facesearch.") for name in report["skipped"]), report["skipped"]
+
+
+def test_the_video_worker_imports_and_decodes_from_its_layers(artifact: sandbox.Artifact, template: dict[str, Any],
+                                                              refs: dict[str, str], backend: str) -> None:
+    if "VideoWorkerFunction" not in template["Resources"]:
+        pytest.skip("no video worker in template.yaml")
+    from tests.conftest import FIXTURES
+    from tests.fixtures.video.synth import Appearance, make_video
+
+    # H.264 in MP4, as uploaded videos come: made here (the dev venv's PyAV), decoded in the sandbox by the
+    # video layer's OpenCV and its LGPL FFmpeg.
+    clip = make_video(artifact.root / "clip.mp4", [Appearance(FIXTURES / ANNA, 0.0, 1.2, 0.5)], seconds=1.2,
+                      size=(320, 240), fps=10)
+    video = sandbox.function_spec(template, "VideoWorkerFunction")
+    env = stack.environment(video, template, refs, backend, PYTHON, function_name=f"{stack.STACK}-video")
+    report = import_check(artifact, video, env, absent=set(), video=clip)
+    assert report["skipped"] == []
+    assert str(report["cv2"]).startswith("/opt/python/cv2/"), report["cv2"]
+    assert report["frames"] == 12
 
 
 def test_notice_lists_what_the_layers_ship(artifact: sandbox.Artifact) -> None:
-    """NOTICE's tables name every distribution of the deps layer at its version, and every model file of the
-    models layer: a dependency or model added without its terms fails here."""
+    """NOTICE's tables name every distribution of the deps and video layers at its version, and every model
+    file of the models layer: a dependency or model added without its terms fails here."""
     notice = (Path(__file__).resolve().parents[2] / "NOTICE").read_text()
     missing = []
-    for dist_info in sorted((artifact.layer("DepsLayer") / "python").glob("*.dist-info")):
+    layers = [layer for layer in ("DepsLayer", "VideoLayer") if artifact.layer(layer).is_dir()]
+    for dist_info in sorted(d for layer in layers for d in (artifact.layer(layer) / "python").glob("*.dist-info")):
         metadata = email.message_from_bytes((dist_info / "METADATA").read_bytes())
         if f"| {metadata['Name']} | {metadata['Version']} |" not in notice:
             missing.append(f"{metadata['Name']} {metadata['Version']}")
