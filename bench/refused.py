@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common.report import pct, table
+from bench.common.tables import boxed
+from bench.common.timing import load_average, pct
 from bench.cost import MILLION, Prices
 
 REPO = Path(__file__).resolve().parents[1]
@@ -274,11 +275,12 @@ def main(argv: list[str] | None = None) -> int:
             prices_rows.append(price_row(f"{label}, via emulator, HTTP API front", billed, memory_mb,
                                          HTTP_API_REQUEST, by_label[label], prices))
     tracing = "off" if args.no_tracing else "on"
-    print(table(f"Refused requests, warm handler in-process (tracing {tracing}, log level {args.log_level}; "
+    print(f"load average: {load_average()}")
+    print(boxed(f"Refused requests, warm handler in-process (tracing {tracing}, log level {args.log_level}; "
                 f"ms per request)",
                 ["request", "n", "p50", "p90", "p99", "mean", "billed (1 ms steps)", "log bytes"], rows))
     print()
-    print(table(f"Price of 1 million refused requests at {memory_mb} MB (USD; arm64, us-east-1 list prices; "
+    print(boxed(f"Price of 1 million refused requests at {memory_mb} MB (USD; arm64, us-east-1 list prices; "
                 "logs: the function's own output only)",
                 ["request, front", "requests", "compute", "HTTP API", "logs", "total"], prices_rows))
     print("\nNot counted: Lambda's START/END/REPORT log lines (about 0.3 KB per request, ingested as logs too);"
