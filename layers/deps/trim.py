@@ -1,8 +1,10 @@
 """Trim an installed dependencies tree to what the function imports, then report and cap its size.
 
-Run by ``make build-DepsLayer`` on ``$(ARTIFACTS_DIR)/python`` (the layer's ``/opt/python``), and by
-``make deps-layer-smoke`` on a host-platform copy that is then imported for real. Standard library only: it
-runs under whatever ``python3`` drives the build.
+Run by ``make build-DepsLayer`` on ``$(ARTIFACTS_DIR)/python`` (the layer's ``/opt/python``): for ``sam build``
+on the arm64 / Python 3.12 wheels, and for ``make artifact-test`` on a host-platform twin that the function
+then imports and runs under the Lambda Runtime Interface Emulator (tests/artifact/), so a trim that removes
+something the function needs fails there. Standard library only: it runs under whatever ``python3`` drives
+the build.
 
 What goes, and why it is safe:
 
@@ -25,9 +27,10 @@ import sys
 from pathlib import Path
 
 # Services the function creates clients for: the Rekognition model is the API contract it validates against;
-# S3 (segments, Image.S3Object), DynamoDB (truth), Secrets Manager (access keys), Lambda (search fan-out),
-# STS (credential helpers), X-Ray (the X-Ray SDK's sampling client).
-KEEP_SERVICES = frozenset({"rekognition", "s3", "dynamodb", "secretsmanager", "lambda", "sts", "xray"})
+# S3 (segments, Image.S3Object), DynamoDB (truth), Secrets Manager (access keys), Lambda (search fan-out, video
+# jobs), SNS (video jobs' completion notices), STS (credential helpers), X-Ray (the X-Ray SDK's sampling
+# client). `make artifact-test` makes a client for every service the function's code names, in the layer.
+KEEP_SERVICES = frozenset({"rekognition", "s3", "dynamodb", "secretsmanager", "lambda", "sns", "sts", "xray"})
 
 DROP_DIR_NAMES = frozenset({"__pycache__", "tests"})
 DROP_ORT_SUBPACKAGES = ("tools", "transformers", "quantization", "training", "backend", "datasets")
