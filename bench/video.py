@@ -152,7 +152,7 @@ def run_search_job(video: Path, people: scene.Cast, threshold: float, timeout: f
     from tests.conftest import ENVIRONMENT, REGION, make_client
 
     service_log = Path(tempfile.mkstemp(prefix="facesearch-bench-video-", suffix=".log")[1])
-    log(f"  the service's own log lines (powertools JSON) go to {service_log}")
+    log(f"  the service's own log lines (powertools JSON) go to {service_log}, kept if the job fails")
     with environment({**ENVIRONMENT, "FACESEARCH_INTRA_OP_THREADS": "1"}), counted_atomic_moto() as counts, \
             mock_aws(), open(service_log, "w") as sink, contextlib.redirect_stdout(sink):
         services.reset()
@@ -183,9 +183,11 @@ def run_search_job(video: Path, people: scene.Cast, threshold: float, timeout: f
                 pages, metadata, token = pages + 1, page["VideoMetadata"], page.get("NextToken", "")
                 if not token:
                     break
-            return JobRun(persons, face_ids, metadata, Counter(counts), time.perf_counter() - started, pages)
+            run = JobRun(persons, face_ids, metadata, Counter(counts), time.perf_counter() - started, pages)
         finally:
             services.reset()
+    service_log.unlink()
+    return run
 
 
 def wait_for_job(launcher: Any, started: float, timeout: float) -> None:
