@@ -65,10 +65,10 @@ from facesearch.operations import render
 from facesearch.operations.video import sampling
 from facesearch.settings import Settings
 from facesearch.storage.video_jobs import VideoJob, VideoRef
+from facesearch.video.http_bridge import HttpBridge
 from facesearch.video.plan import Segment
 from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.pipeline import FacePipeline, get_pipeline
-from facesearch.video.http_bridge import HttpBridge
 from facesearch.vision.video_decoder import sample_frames
 
 STEP_MS = 200  # 5 samples a second, the service's default
