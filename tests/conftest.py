@@ -83,7 +83,7 @@ class HandlerTransport:
         if result["statusCode"] == 200:
             check_contract(headers, result["body"])
         self.last_response = AWSResponse(
-            request.url, result["statusCode"], result["headers"], _Raw(result["body"].encode("utf-8"))
+            request.url, result["statusCode"], result["headers"], RawBody(result["body"].encode("utf-8"))
         )
         return self.last_response
 
@@ -101,7 +101,9 @@ def check_contract(headers: dict[str, str], body: str) -> None:
     CHECKED_OPERATIONS.add(operation)
 
 
-class _Raw:
+class RawBody:
+    """A response body botocore can read: the handler's answer, delivered without a socket."""
+
     def __init__(self, data: bytes) -> None:
         self._data = data
 

@@ -25,6 +25,7 @@ from botocore.config import Config
 from local import backend as local_backend
 from local.function_url_event import function_url_event
 from tests.artifact import sandbox, stack
+from tests.conftest import RawBody
 
 ARTIFACT = os.environ.get("FACESEARCH_ARTIFACT", "")
 RIE = os.environ.get("FACESEARCH_RIE", "")
@@ -116,7 +117,7 @@ class FunctionUrlTransport:
             raise AssertionError(f"{result['statusCode']} {result.get('body')}; the function logged: "
                                  f"{last_logged_error(self.emulator.log)}")
         return AWSResponse(request.url, result["statusCode"], result.get("headers", {}),
-                           _Raw(result.get("body", "").encode("utf-8")))
+                           RawBody(result.get("body", "").encode("utf-8")))
 
 
 def as_http_api_event(event: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -146,17 +147,6 @@ def last_logged_error(log: Path) -> str:
 
 def invoke(emulator: sandbox.Emulator, event: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
     return emulator.invoke(event, timeout)
-
-
-class _Raw:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: object) -> Iterator[bytes]:
-        yield self._data
-
-    def read(self, *_: object) -> bytes:
-        return self._data
 
 
 def rekognition_client(emulator: sandbox.Emulator, key_id: str = KEY_ID, secret: str = SECRET,
