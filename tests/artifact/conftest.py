@@ -24,7 +24,9 @@ from botocore.config import Config
 
 from local import backend as local_backend
 from local.function_url_event import function_url_event
+from local.provision import create_bucket
 from tests.artifact import sandbox, stack
+from tests.artifact.async_lambda import AsyncLambda
 from tests.conftest import RawBody
 
 ARTIFACT = os.environ.get("FACESEARCH_ARTIFACT", "")
@@ -38,6 +40,7 @@ SECRET = "artifact-test-secret-access-key"
 # What a client would name (the Function URL, or the HTTP API's endpoint); requests go to the emulator.
 ENDPOINT = "https://abcdefghij.lambda-url.us-east-1.on.aws"
 HTTP_API_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/"
+INPUT_BUCKET = "artifact-inputs"
 
 @pytest.fixture(scope="session")
 def artifact() -> sandbox.Artifact:
@@ -76,9 +79,40 @@ def refs(backend: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def environment(spec: sandbox.FunctionSpec, template: dict[str, Any], refs: dict[str, str],
-                backend: str) -> dict[str, str]:
-    return stack.environment(spec, template, refs, backend, PYTHON)
+def async_lambda() -> Iterator[AsyncLambda]:
+    """Lambda's asynchronous Invoke API: video jobs hand work to the worker through it."""
+    running = AsyncLambda()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def environment(spec: sandbox.FunctionSpec, template: dict[str, Any], refs: dict[str, str], backend: str,
+                async_lambda: AsyncLambda) -> dict[str, str]:
+    return {**stack.environment(spec, template, refs, backend, PYTHON), **video_settings(backend, async_lambda)}
+
+
+def video_settings(backend: str, async_lambda: AsyncLambda) -> dict[str, str]:
+    """What a deployment with an input bucket sets (the InputBuckets parameter), and where Lambda's
+    asynchronous invocations go here."""
+    create_bucket(stack.aws_client("s3", backend), INPUT_BUCKET, REGION)
+    return {"INPUT_BUCKETS": INPUT_BUCKET, "AWS_ENDPOINT_URL_LAMBDA": async_lambda.url}
+
+
+@pytest.fixture(scope="session")
+def video_emulator(artifact: sandbox.Artifact, template: dict[str, Any], refs: dict[str, str], backend: str,
+                   async_lambda: AsyncLambda) -> Iterator[sandbox.Emulator]:
+    """The video worker function, under a second emulator, as Lambda runs it."""
+    worker = sandbox.function_spec(template, "VideoWorkerFunction")
+    env = {**stack.environment(worker, template, refs, backend, PYTHON, function_name=f"{stack.STACK}-video"),
+           **video_settings(backend, async_lambda)}
+    running = sandbox.start_emulator(artifact, Path(RIE), PYTHON, worker, env, artifact.root / "video.log")
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session")

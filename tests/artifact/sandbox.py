@@ -318,8 +318,9 @@ class Emulator:
 
 
 def start_emulator(artifact: Artifact, rie: Path, python: str, spec: FunctionSpec,
-                   environment: Mapping[str, str]) -> Emulator:
-    """The RIE, in the sandbox, running the handler through the test bootstrap (awslambdaric's main)."""
+                   environment: Mapping[str, str], log_path: Path | None = None) -> Emulator:
+    """The RIE, in the sandbox, running the handler through the test bootstrap (awslambdaric's main); its output
+    goes to `log_path` (the artifact's lambda.log by default)."""
     outside_sandbox_mounts(python)
     port, api_port = free_port(), free_port()
     argv = [str(rie), "--log-level", "info",
@@ -327,11 +328,12 @@ def start_emulator(artifact: Artifact, rie: Path, python: str, spec: FunctionSpe
             "--runtime-api-address", f"127.0.0.1:{api_port}",
             python, "-S", "-m", "artifact_bootstrap", spec.handler]
     command = sandbox_command(artifact, spec.layers, environment, argv, spec.logical_id)
-    log = artifact.log.open("wb")
+    log_path = log_path or artifact.log
+    log = log_path.open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     log.close()
-    emulator = Emulator(process, port, artifact.log)
+    emulator = Emulator(process, port, log_path)
     try:
         wait_for_port(port, process)
     except BaseException:

@@ -205,3 +205,44 @@ def test_notice_lists_what_the_layers_ship(artifact: sandbox.Artifact) -> None:
         if model.name not in notice:
             missing.append(model.name)
     assert not missing, f"NOTICE does not list: {', '.join(missing)}"
+
+
+def test_a_video_job_runs_through_both_functions_as_lambda_runs_them(
+        artifact: sandbox.Artifact, rekognition: Any, video_emulator: sandbox.Emulator, backend: str,
+        async_lambda: Any) -> None:
+    """StartFaceSearch in the API function hands the job to the worker function by an asynchronous invocation;
+    the worker plans it, hands on each segment and the merge the same way, publishes the notice to SNS (which
+    delivers to SQS), and GetFaceSearch pages the results: every hop the deployed code, under the emulators."""
+    from tests.artifact.conftest import INPUT_BUCKET
+    from tests.conftest import FIXTURES
+    from tests.fixtures.video.synth import Appearance, make_video
+
+    clip = make_video(artifact.root / "job.mp4", [Appearance(FIXTURES / ANNA_SMILING, 0.0, 3.0, 0.5)], seconds=3.0,
+                      size=(320, 240))
+    stack.aws_client("s3", backend).upload_file(str(clip), INPUT_BUCKET, "job.mp4")
+    sns, sqs = stack.aws_client("sns", backend), stack.aws_client("sqs", backend)
+    topic = sns.create_topic(Name="AmazonRekognitionArtifact")["TopicArn"]
+    queue = sqs.create_queue(QueueName="artifact-notices")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    rekognition.create_collection(CollectionId="video-people")
+    rekognition.index_faces(CollectionId="video-people", Image={"Bytes": photo(ANNA)}, ExternalImageId="anna")
+    job_id = rekognition.start_face_search(
+        Video={"S3Object": {"Bucket": INPUT_BUCKET, "Name": "job.mp4"}}, CollectionId="video-people",
+        NotificationChannel={"SNSTopicArn": topic, "RoleArn": f"arn:aws:iam::{stack.ACCOUNT}:role/Notices"})["JobId"]
+    assert rekognition.get_face_search(JobId=job_id)["JobStatus"] == "IN_PROGRESS"
+
+    def worker(event: dict[str, Any]) -> dict[str, Any]:
+        answer = invoke(video_emulator, event)
+        assert "errorType" not in answer, f"{answer}; see {video_emulator.log}"
+        return answer
+
+    delivered = async_lambda.deliver({f"{stack.STACK}-video": worker})
+    assert [event["facesearch-video"] for _, event in delivered] == ["plan", "segment", "merge"]
+    result = rekognition.get_face_search(JobId=job_id)
+    assert result["JobStatus"] == "SUCCEEDED" and result["VideoMetadata"]["DurationMillis"] == 3000
+    matched = [p for p in result["Persons"] if p.get("FaceMatches")]
+    assert len(matched) >= 14 and {p["FaceMatches"][0]["Face"]["ExternalImageId"] for p in matched} == {"anna"}
+    (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    notice = json.loads(json.loads(message["Body"])["Message"])
+    assert notice["JobId"] == job_id and notice["Status"] == "SUCCEEDED" and notice["API"] == "StartFaceSearch"
