@@ -27,7 +27,7 @@ class AsyncLambda:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 parts = self.path.split("/")  # /2015-03-31/functions/<name>/invocations
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if len(parts) < 5 or parts[2] != "functions" or self.headers.get("X-Amz-Invocation-Type") != "Event":
