@@ -126,8 +126,22 @@ aws CLI:
 
 demo page (drop a photo, see every face and its matches; the keys are in the link's #fragment):
   {demo.demo_url(endpoint, key_id, secret, region)}
-
+{video_recipe(endpoint, key_id, secret, region)}
 {stopping(backend, fsync)}
+"""
+
+
+def video_recipe(endpoint: str, key_id: str, secret: str, region: str) -> str:
+    """Stored video: the caller's videos, topics and queues live in the backend, so clients point S3, SNS, SQS
+    and IAM there and Rekognition here (README "Stored video"); nothing to say without an embedded backend."""
+    backend = os.environ.get("FACESEARCH_AWS_ENDPOINT")
+    if not backend:
+        return ""
+    return f"""
+stored video (StartFaceDetection / StartFaceSearch; videos, SNS topics and SQS queues live in the backend):
+  export AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret} AWS_DEFAULT_REGION={region}
+  export AWS_ENDPOINT_URL={backend} AWS_ENDPOINT_URL_REKOGNITION={endpoint}
+  # then AWS's own video examples run unchanged (README: Stored video)
 """
 
 
