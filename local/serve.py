@@ -97,6 +97,15 @@ def provision() -> None:
     create_bucket(s3_client(settings), settings.bucket_name, settings.region)
 
 
+def end_orphaned_video_jobs() -> None:
+    from facesearch import services
+    from facesearch.operations.video import jobs
+
+    ended = jobs.end_orphans(services.services(), "The local server stopped while the job was running.")
+    if ended:
+        print(f"  ended {ended} video job(s) left running by the previous run (FAILED; start them again)")
+
+
 def stopping(backend: Backend | None, fsync: bool) -> str:
     if backend is None:
         return "Ctrl-C stops it."
@@ -171,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     provision()
     import app
 
+    if backend is not None:  # only this server works on the embedded backend's jobs: the last one's died with it
+        end_orphaned_video_jobs()
+
     limits = Limits(threads=args.threads, connection_limit=args.connection_limit, idle_timeout=args.idle_timeout,
                     request_timeout=args.request_timeout)
     server = make_server(demo.with_demo(FunctionUrl(app.lambda_handler)), args.host, args.port, limits)
@@ -188,4 +200,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Video work runs on daemon threads that may be inside native code (the decoder, onnxruntime): finalizing
+    # the interpreter under them can abort it, so leave at once; the backend has stopped and kept its data.
+    os._exit(status)

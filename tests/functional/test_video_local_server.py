@@ -88,3 +88,24 @@ def test_aws_video_example_runs_unchanged_against_make_serve(served, tmp_path):
     role.delete()
     queue.delete()
     topic.delete()
+
+
+def test_a_job_running_when_the_server_dies_ends_failed_when_it_comes_back(tmp_path):
+    """The server's video threads die with it (a kill -9 here; Ctrl-C does not wait for them either): at the
+    next start on the same data, the jobs it left running are ended FAILED, not left IN_PROGRESS for an hour."""
+    path = make_video(tmp_path / "long.mp4", [Appearance(FIXTURES / "london_021_smiling.jpg", 0.0, 60.0, x=0.5)],
+                      60.0, size=(320, 240))
+    data = tmp_path / "data"
+    with serve(data_dir=data) as first:
+        s3 = boto3.client("s3", endpoint_url=first.backend, region_name="us-east-1", aws_access_key_id=KEY_ID,
+                          aws_secret_access_key=SECRET)
+        s3.create_bucket(Bucket="videos")
+        s3.upload_file(str(path), "videos", "long.mp4")
+        job_id = first.client().start_face_detection(
+            Video={"S3Object": {"Bucket": "videos", "Name": "long.mp4"}})["JobId"]
+        first.kill_everything()
+    with serve(data_dir=data) as second:
+        assert "ended 1 video job(s) left running" in second.banner
+        result = second.client().get_face_detection(JobId=job_id)
+        assert result["JobStatus"] == "FAILED"
+        assert result["StatusMessage"] == "The local server stopped while the job was running."

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -62,19 +62,30 @@ class LambdaLauncher:
 
 
 class ThreadLauncher:
-    """Work runs on a small pool of threads in this process (`make serve`, tests): like Lambda's queue, the
-    call returns at once, a failing attempt is tried again, and a last failure goes to `failed`."""
+    """Work runs on a few threads in this process (`make serve`, tests): like Lambda's queue, the call returns
+    at once, a failing attempt is tried again, and a last failure goes to `failed`. The threads are daemons: a
+    stopping server does not wait for a job (it ends FAILED, see operations/video/jobs.end_orphans)."""
 
     def __init__(self, workers: int = 2, attempts: int = MAX_ATTEMPTS) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-worker")
+        self.workers = workers
         self.attempts = attempts
+        self._queue: queue.SimpleQueue[tuple[Event, Handler, FailureHandler]] = queue.SimpleQueue()
+        self._started = False
         self._pending = 0
         self._idle = threading.Condition()
 
     def launch(self, work: Event, run_here: Handler, failed: FailureHandler) -> None:
         with self._idle:
             self._pending += 1
-        self.pool.submit(self._run, work, run_here, failed)
+            if not self._started:
+                self._started = True
+                for number in range(self.workers):
+                    threading.Thread(target=self._serve, name=f"video-worker-{number}", daemon=True).start()
+        self._queue.put((work, run_here, failed))
+
+    def _serve(self) -> None:
+        while True:
+            self._run(*self._queue.get())
 
     def _run(self, work: Event, run_here: Handler, failed: FailureHandler) -> None:
         try:
@@ -87,6 +98,8 @@ class ThreadLauncher:
                                    self.attempts, error)
                     if attempt == self.attempts:
                         failed(work, f"{type(error).__name__}: {error}")
+        except Exception:  # the failure handler itself failed: the job's deadline will end it
+            logger.exception("video work %s: the failure handler failed", work.get(EVENT_KIND))
         finally:
             with self._idle:
                 self._pending -= 1

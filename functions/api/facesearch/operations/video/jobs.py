@@ -86,3 +86,14 @@ def end_overdue(services: Services) -> int:
         if job is not None and end(services, job, FAILED, DEADLINE_MESSAGE):
             ended += 1
     return ended
+
+
+def end_orphans(services: Services, reason: str) -> int:
+    """End every running job (FAILED, with `reason`): for a local server starting on its kept data, whose
+    jobs' threads died with the previous process and that no other worker can be running."""
+    ended = 0
+    for job_id in services.storage.video_jobs.running():
+        job = services.storage.video_jobs.get(job_id)
+        if job is not None and end(services, job, FAILED, reason):
+            ended += 1
+    return ended
