@@ -78,6 +78,35 @@ def rolled(pixels: np.ndarray, box: Box, degrees: float) -> tuple[np.ndarray, Bo
     return np.asarray(image), (float(x1), float(y1), float(x2), float(y2))
 
 
+def occluded(pixels: np.ndarray, box: Box, part: str, patch: np.ndarray) -> np.ndarray:
+    """The photo with `part` of the face box covered by `patch` (another photo's texture, resized): "mouth"
+    (the lower 40 %, a hand or a phone), "eyes" (a band over the eyes, 22 % of the box from 28 %), "side"
+    (the left 45 %, another person's head in front)."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    region = {"mouth": (x1, y1 + 0.6 * h, x2, y2), "eyes": (x1 - 0.05 * w, y1 + 0.28 * h, x2 + 0.05 * w, y1 + 0.5 * h),
+              "side": (x1 - 0.2 * w, y1 - 0.1 * h, x1 + 0.45 * w, y2 + 0.2 * h)}[part]  # fmt: skip
+    height, width = pixels.shape[:2]
+    left, top = max(0, round(region[0])), max(0, round(region[1]))
+    right, bottom = min(width, round(region[2])), min(height, round(region[3]))
+    out = pixels.copy()
+    out[top:bottom, left:right] = resize(patch, right - left, bottom - top)
+    return out
+
+
+def cut_through(pixels: np.ndarray, box: Box, visible: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo cut so that `visible` of the face box stays in it, by the frame edge nearest the face (a
+    face at the edge of a group photo, a selfie's arm); also the (left, top) where the cut photo starts."""
+    x1, y1, x2, y2 = box
+    height, width = pixels.shape[:2]
+    gaps = {"left": x1, "right": width - x2, "top": y1, "bottom": height - y2}
+    side = min(gaps, key=lambda key: gaps[key])
+    image, _ = cut_by_frame(pixels, box, side, visible)
+    left = pixels.shape[1] - image.shape[1] if side == "left" else 0
+    top = pixels.shape[0] - image.shape[0] if side == "top" else 0
+    return image, (left, top)
+
+
 def small_faces_scene(
     faces: list[tuple[np.ndarray, Box]], background: np.ndarray, size: tuple[int, int], face_px: float
 ) -> tuple[np.ndarray, list[Box]]:
