@@ -107,3 +107,14 @@ def test_a_detection_that_mirrors_another_across_the_edge_is_a_mirror_image() ->
     found = frame_edge.mirror_images(np.array([close_up, mirrored, cut]), 622, 800)
     assert found.tolist() == [False, True, False]
     assert frame_edge.mirror_images(np.empty((0, 4)), 622, 800).tolist() == []
+
+
+def test_only_a_weak_candidate_at_the_frame_s_edge_asks_for_the_border_pass() -> None:
+    inside, at_edge, past_edge = [300.0, 300, 400, 420], [0.5, 300, 100, 420], [-40.0, 300, 60, 420]
+    weak, strong = 0.6, 0.93
+    for boxes, scores, wanted in [
+        ([inside], [weak], False), ([at_edge], [strong], False), ([at_edge], [weak], True),
+        ([past_edge], [weak], True), ([inside, at_edge], [weak, strong], False),
+        ([[900.0, 0, 1024, 150]], [weak], True),
+    ]:  # fmt: skip
+        assert frame_edge.wants_border_pass(np.array(boxes), np.array(scores), 0.87, 1024, 768) is wanted

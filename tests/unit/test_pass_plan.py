@@ -71,9 +71,9 @@ def test_small_images_get_one_pass() -> None:
     assert only.scale == (1.0, 1.0) and only.valid == (0.0, math.inf)
 
 
-def test_the_main_pass_and_the_overview_have_mirrored_borders() -> None:
+def test_the_overview_has_a_mirrored_border_and_the_main_pass_repeats_its_edges() -> None:
     main, overview = pass_plan.plan_passes(1024, 1024)
-    assert main.border == overview.border == "mirror"
+    assert main.border == "edge" and overview.border == "mirror"
     assert min(main.offset) >= pass_plan.MAIN_BORDER_PX
     # the overview leaves room around the image for the rest of a big face the frame cuts
     assert min(overview.offset) >= pass_plan.OVERVIEW_BORDER * pass_plan.OVERVIEW_SIDE
@@ -82,28 +82,19 @@ def test_the_main_pass_and_the_overview_have_mirrored_borders() -> None:
 
 
 @pytest.mark.parametrize(("width", "height"), IMAGE_SIZES)
-def test_the_border_pass_halves_the_main_scale_and_mirrors_a_third_of_the_image_around(
+def test_the_border_passes_halve_the_main_scale_and_mirror_a_third_of_the_image_around(
     width: int, height: int
 ) -> None:
     main = pass_plan.plan_passes(width, height)[0]
-    border = pass_plan.border_pass(width, height, main)
-    assert border.scale[0] == pytest.approx(pass_plan.BORDER_FACTOR * main.scale[0], rel=0.02)
-    assert border.border == "mirror" and border.valid == (0.0, math.inf)
-    pad = pass_plan.BORDER_PAD * max(border.resized)
-    (left, top), (cw, ch) = border.offset, border.canvas
-    assert min(left, top, cw - left - border.resized[0], ch - top - border.resized[1]) >= pad - 1
-    assert cw % pass_plan.STRIDE == 0 and ch % pass_plan.STRIDE == 0
-
-
-def test_only_a_weak_candidate_at_the_frame_s_edge_asks_for_the_border_pass() -> None:
-    inside, at_edge, past_edge = [300.0, 300, 400, 420], [0.5, 300, 100, 420], [-40.0, 300, 60, 420]
-    weak, strong = 0.6, 0.93
-    for boxes, scores, wanted in [
-        ([inside], [weak], False), ([at_edge], [strong], False), ([at_edge], [weak], True),
-        ([past_edge], [weak], True), ([inside, at_edge], [weak, strong], False),
-        ([[900.0, 0, 1024, 150]], [weak], True),
-    ]:  # fmt: skip
-        assert pass_plan.wants_border_pass(np.array(boxes), np.array(scores), 0.87, 1024, 768) is wanted
+    borders = pass_plan.border_passes(width, height, main)
+    factors = [pass_plan.BORDER_FACTOR, 1.0] if main.scale[0] == 1.0 else [pass_plan.BORDER_FACTOR]
+    assert [b.scale[0] for b in borders] == pytest.approx([f * main.scale[0] for f in factors], rel=0.02)
+    for border in borders:
+        assert border.border == "mirror" and border.valid == (0.0, math.inf)
+        pad = pass_plan.BORDER_PAD * max(border.resized)
+        (left, top), (cw, ch) = border.offset, border.canvas
+        assert min(left, top, cw - left - border.resized[0], ch - top - border.resized[1]) >= pad - 1
+        assert cw % pass_plan.STRIDE == 0 and ch % pass_plan.STRIDE == 0
 
 
 def test_placement_maps_coordinates_both_ways() -> None:

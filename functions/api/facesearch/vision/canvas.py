@@ -8,8 +8,10 @@ Borders (`Placement.border`):
 - "edge": the region's outer pixels repeated;
 - "mirror": the region reflected at its edges. A face the frame cuts then continues into its own mirror
   image, which YuNet reads as a face: 40 % of a face left in the picture was found in 96 % of cut London
-  photos with a mirrored border, 12-17 % with black or repeated edges (bench/detection.py "cut by the
-  frame"; frame_edge.py turns such a mirrored face back into the face that was cut).
+  photos by the main pass and overview with mirrored borders, 12-17 % with wide black or repeated edges
+  (bench/detection.py "cut by the frame"; frame_edge.py turns such a mirrored face back into the face that
+  was cut). The overview, border, and refine passes are mirrored; the main pass keeps repeated edges
+  (pass_plan.py says why).
 """
 
 from __future__ import annotations

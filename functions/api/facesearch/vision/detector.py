@@ -6,8 +6,9 @@ The ONNX graph (made size-agnostic by layers/models/build.py) takes a 1x3xHxW fl
 (5 landmarks, dx/dy in stride units). The decoder below is the one OpenCV's FaceDetectorYN uses
 (score = sqrt(cls * obj)), rebuilt in numpy.
 
-Which passes an image gets (main, overview, refine) is pass_plan.py, how they merge nms.py; this module
-renders a pass (pre-process), runs it (forward) and decodes it (post-process).
+Which passes an image gets (main, overview, fine, border, refine, upright) is pass_plan.py, how they merge
+nms.py, what becomes of a face the frame cuts frame_edge.py, how a pass's canvas is drawn canvas.py; this
+module runs the passes (pre-process, forward, post-process) and puts the faces together.
 
 Landmark order: YuNet emits the subject's right eye, left eye, nose tip, right and left mouth corners,
 i.e. for an upright face the eye and mouth corner on the *left of the image* come first. That is already
@@ -168,9 +169,10 @@ class Detector:
                 small = resample(main_image, (0, 0, *main_image.size), placement.resized)
                 passes.append(self._run_canvas(frame(small, placement), placement))
         found = self._merge(passes, width, height)
-        if pass_plan.wants_border_pass(found.boxes, found.scores, self.score_threshold, width, height):
-            edge = self.run(image, pass_plan.border_pass(width, height, main))
-            passes.append(edge.take(np.flatnonzero(frame_edge.reaches_edge(edge.boxes, width, height))))
+        if frame_edge.wants_border_pass(found.boxes, found.scores, self.score_threshold, width, height):
+            for placement in pass_plan.border_passes(width, height, main):
+                edge = self.run(image, placement)
+                passes.append(edge.take(np.flatnonzero(frame_edge.reaches_edge(edge.boxes, width, height))))
             found = self._merge(passes, width, height)
         widths = found.boxes[:, 2] - found.boxes[:, 0]
         plan = pass_plan.plan_refinement(
@@ -194,9 +196,9 @@ class Detector:
         return found.take(np.flatnonzero(~frame_edge.mirror_images(found.boxes, width, height)))
 
     def _complete(self, faces: Candidates, width: int, height: int) -> tuple[Candidates, np.ndarray]:
-        """Faces the frame cuts, completed beyond it (frame_edge.py), and mirror images dropped; then one
-        NMS, since two views of one cut face agree only once completed. Also (n,) bool: all 5 landmarks of
-        the face are in the picture."""
+        """Faces the frame cuts, completed beyond it (frame_edge.py), those with too little of their box in
+        the picture dropped; then one NMS, since two views of one cut face agree only once completed. Also
+        (n,) bool: all 5 landmarks of the face are in the picture."""
         boxes, landmarks, kept, whole = [], [], [], []
         for i in range(len(faces)):
             done = frame_edge.complete(faces.landmarks[i], as_box(faces.boxes[i]), width, height)

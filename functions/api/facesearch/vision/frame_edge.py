@@ -149,3 +149,10 @@ def complete(
     predicted = template @ to_image[:2, :2].T + to_image[:2, 2]
     completed = np.where(seen[:, None], points, predicted)
     return Completed(completed, box_from_landmarks(completed), seen)
+
+
+def wants_border_pass(boxes: np.ndarray, scores: np.ndarray, threshold: float, width: int, height: int) -> bool:
+    """Whether a candidate too weak to be a face reaches the frame's edge: maybe a face the frame cuts, for
+    pass_plan.border_passes to look at."""
+    weak = np.asarray(scores) < threshold
+    return bool(np.any(weak & reaches_edge(boxes, width, height)))
