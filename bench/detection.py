@@ -22,6 +22,8 @@ finds in the full London photo:
 - groups cut through a face: each labelled group face >= 40 px cut to 50 % by its nearest frame edge (a
   face at the edge of a crowded selfie): that face, the other faces at least half in the picture, faces
   found twice, and unlabelled faces.
+- crowded selfies: 5-6 London head-and-shoulder crops side by side (shoulders overlapping), the outer two
+  faces cut by the frame to 40 or 50 %.
 - occluded: London faces with the mouth (a hand, a phone), the eyes (a band) or a side (another head)
   covered by a no-face photo's texture.
 - profile: LFW photos whose centre face the shipped face mesh reads as turned |yaw| >= 45 / >= 60 degrees
@@ -161,6 +163,30 @@ def cut_faces(run: Run, lfw: bool = False) -> None:
 
 def cut_lfw(run: Run) -> None:
     cut_faces(run, lfw=True)
+
+
+def crowds(run: Run, scenes: int = 20) -> None:
+    """Group selfies (face_cases.crowd): 5 or 6 London people side by side in 1600 x 900, the outer two cut
+    by the frame to 40 or 50 %; the faces found, those cut, found twice, and faces where nobody is."""
+    section = "crowded selfies"
+    for k in progress.bar(range(scenes), section):
+        count, visible = (5, 0.4) if k % 2 else (6, 0.5)
+        people = [(ref.pixels, ref.box) for ref in run.refs[(7 * k) % len(run.refs) :: 11][:count]]
+        if len(people) < count:
+            continue
+        image, labels = fc.crowd(people, (1600, 900), visible, 0.7)
+        inside = [fc.clip(label, 1600, 900) for label in labels]
+        row = f"{count} people, the outer two {round(100 * visible)} % in the picture"
+        for name, who in run.contenders.items():
+            faces = who.detect_one(image)
+            for i, label in enumerate(inside):
+                hit = fc.found_face(faces, label, 1600, 900) is not None
+                run.tally.add(section, row, name, hit)
+                if i in (0, count - 1):
+                    run.tally.add(section, f"  the two cut to {round(100 * visible)} %", name, hit)
+            run.tally.note(section, row, f"{name} twice", duplicates(faces, inside, 1600, 900))
+            run.tally.note(section, row, f"{name} unlabelled", sum(
+                1 for f in faces if not any(fc.matches(b, fc.clip(f.box, 1600, 900)) for b in inside)))
 
 
 def occlusions(run: Run) -> None:
@@ -369,6 +395,7 @@ def sections(names: list[str]) -> dict[str, tuple[str, Callable[[Run], None], li
         "groups": ("groups", groups, [(f"{n} {c}", total) for n in names for c in ("unlabelled", "twice")]),
         "group-cut": ("groups cut through a face", groups_cut, [(f"{n} {c}", total) for n in names
                                                                  for c in ("twice", "unlabelled")]),
+        "crowd": ("crowded selfies", crowds, [(f"{n} {c}", total) for n in names for c in ("twice", "unlabelled")]),
         "occluded": ("occluded", occlusions, []),
         "profile": ("profile", profiles, [(f"{n} |Yaw|", lambda v: f"median {np.median(v):.0f}") for n in names]),
         "turned": ("turned", turned, [(f"{n} |yaw|", lambda v: f"{min(v):.0f}-{max(v):.0f}") for n in names]),
@@ -421,7 +448,7 @@ def main() -> int:
     parser.add_argument("--lfw-step", type=int, default=40, help="LFW photos for the LFW cut cases: every n-th, "
                                                                   "from the 8th (none the border pass was tuned on)")
     parser.add_argument("--only", default="", help="comma-separated sections (close-up,cut,cut-lfw,roll,minimum,"
-                                                   "turned,groups,group-cut,occluded,profile,noface)")
+                                                   "turned,groups,group-cut,crowd,occluded,profile,noface)")
     cli.add_before(parser)
     args = parser.parse_args()
     if (shared := sets.shared_or_skip("faces/london", "the detection bench")) is None:
