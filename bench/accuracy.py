@@ -35,7 +35,7 @@ from facesearch.vision.embedder import l2_normalize
 from facesearch.vision.image_decoder import decode_image
 
 # Cached embeddings are keyed by the model files and this; bump it when detection/alignment code changes.
-CACHE_VERSION = "4"  # 3-4: multi-scale detection (pass_plan.py)
+CACHE_VERSION = "5"  # 3-4: multi-scale detection (pass_plan.py); 5: mirrored borders, the border pass
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,68 @@ def rolled(pixels: np.ndarray, box: Box, degrees: float) -> tuple[np.ndarray, Bo
     return np.asarray(image), (float(x1), float(y1), float(x2), float(y2))
 
 
+def occluded(pixels: np.ndarray, box: Box, part: str, patch: np.ndarray) -> np.ndarray:
+    """The photo with `part` of the face box covered by `patch` (another photo's texture, resized): "mouth"
+    (the lower 40 %, a hand or a phone), "eyes" (a band over the eyes, 22 % of the box from 28 %), "side"
+    (the left 45 %, another person's head in front)."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    region = {"mouth": (x1, y1 + 0.6 * h, x2, y2), "eyes": (x1 - 0.05 * w, y1 + 0.28 * h, x2 + 0.05 * w, y1 + 0.5 * h),
+              "side": (x1 - 0.2 * w, y1 - 0.1 * h, x1 + 0.45 * w, y2 + 0.2 * h)}[part]  # fmt: skip
+    height, width = pixels.shape[:2]
+    left, top = max(0, round(region[0])), max(0, round(region[1]))
+    right, bottom = min(width, round(region[2])), min(height, round(region[3]))
+    out = pixels.copy()
+    out[top:bottom, left:right] = resize(patch, right - left, bottom - top)
+    return out
+
+
+def cut_through(pixels: np.ndarray, box: Box, visible: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo cut so that `visible` of the face box stays in it, by the frame edge nearest the face (a
+    face at the edge of a group photo, a selfie's arm); also the (left, top) where the cut photo starts."""
+    x1, y1, x2, y2 = box
+    height, width = pixels.shape[:2]
+    gaps = {"left": x1, "right": width - x2, "top": y1, "bottom": height - y2}
+    side = min(gaps, key=lambda key: gaps[key])
+    image, _ = cut_by_frame(pixels, box, side, visible)
+    left = pixels.shape[1] - image.shape[1] if side == "left" else 0
+    top = pixels.shape[0] - image.shape[0] if side == "top" else 0
+    return image, (left, top)
+
+
+def crowd(people: list[tuple[np.ndarray, Box]], size: tuple[int, int], edge_visible: float, scale: float
+          ) -> tuple[np.ndarray, list[Box]]:
+    """A group selfie: `people` (photo, face box) cut out as head-and-shoulder silhouettes (an ellipse round
+    the head, the shoulders below it) side by side across `size`, each later one in front of the one before
+    (hair and shoulders over a neighbour's cheek), the first and last faces centred so that `edge_visible`
+    of them stays in the picture; the labels are the face boxes (running past the frame for the cut ones)."""
+    width, height = size
+    canvas = np.full((height, width, 3), (90, 100, 110), np.uint8)
+    labels = []
+    for k, (pixels, (x1, y1, x2, y2)) in enumerate(people):
+        w, h = (x2 - x1) * scale, (y2 - y1) * scale
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        crop_box = (cx - 1.3 * (x2 - x1), cy - 0.9 * (y2 - y1), cx + 1.3 * (x2 - x1), cy + 1.6 * (y2 - y1))
+        region = [max(0, round(v)) for v in crop_box]
+        crop = pixels[region[1] : region[3], region[0] : region[2]]
+        small = resize(crop, max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        fx = {0: -(0.5 - edge_visible) * w, len(people) - 1: width + (0.5 - edge_visible) * w}.get(
+            k, k * width / (len(people) - 1))
+        fy = 0.45 * height
+        left, top = round(fx - (cx - region[0]) * scale), round(fy - (cy - region[1]) * scale)
+        rows, cols = np.mgrid[0 : small.shape[0], 0 : small.shape[1]]
+        u, v = (cols + left - fx) / (0.62 * w), (rows + top - fy) / (0.7 * h)
+        shoulders = (rows + top - fy > 0.55 * h) & (np.abs(cols + left - fx) < 1.25 * w)
+        mask = (u**2 + v**2 <= 1) | shoulders
+        a, b = max(0, left), max(0, top)
+        c, d = min(width, left + small.shape[1]), min(height, top + small.shape[0])
+        if c > a and d > b:
+            part = mask[b - top : d - top, a - left : c - left]
+            canvas[b:d, a:c][part] = small[b - top : d - top, a - left : c - left][part]
+        labels.append((fx - w / 2, fy - h / 2, fx + w / 2, fy + h / 2))
+    return canvas, labels
+
+
 def small_faces_scene(
     faces: list[tuple[np.ndarray, Box]], background: np.ndarray, size: tuple[int, int], face_px: float
 ) -> tuple[np.ndarray, list[Box]]:

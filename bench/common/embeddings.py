@@ -24,7 +24,7 @@ from PIL import Image, ImageFilter
 from bench.common import models, progress
 
 # Bump when what is stored per face, or how a photo is degraded, changes.
-CACHE_VERSION = "faces-1"
+CACHE_VERSION = "faces-2"  # 2: mirrored borders and the border pass (detection changed)
 
 
 def _downscale(pixels: np.ndarray) -> np.ndarray:

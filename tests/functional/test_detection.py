@@ -121,3 +121,81 @@ def test_a_photo_with_no_face_stays_empty_at_every_scale(rekognition):
     with pytest.raises(ClientError) as excinfo:
         rekognition.search_faces_by_image(CollectionId="people", Image={"Bytes": photo(CAT)})
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+PROFILE = "skimage_camera.jpg"  # the cameraman (CC0): a face turned about 65 degrees
+
+
+def cut(name: str, side: str, visible: float) -> tuple[bytes, float]:
+    """The fixture cut by the frame so that `visible` of its face box stays in the picture, from `side`;
+    also where the cut edge lies, as a share of the cut picture's width or height."""
+    image = Image.open(FIXTURES / name).convert("RGB")
+    x1, y1, x2, y2 = FACE_BOXES[name]
+    w, h = x2 - x1, y2 - y1
+    box, edge = {
+        "left": ((round(x2 - visible * w), 0, image.width, image.height), 0.0),
+        "right": ((0, 0, round(x1 + visible * w), image.height), 1.0),
+        "top": ((0, round(y2 - visible * h), image.width, image.height), 0.0),
+        "bottom": ((0, 0, image.width, round(y1 + visible * h)), 1.0),
+    }[side]
+    return jpeg(image.crop(box)), edge
+
+
+# the face boxes DetectFaces gives the whole fixtures (px of the 400 px photos), the cuts' reference
+FACE_BOXES = {BEN: (140.0, 108.0, 257.0, 264.0), ANNA: (131.0, 96.0, 269.0, 268.0)}
+
+
+@pytest.mark.parametrize("side", ["left", "right", "bottom"])
+def test_a_face_cut_by_the_frame_to_40_percent_is_found_and_searchable(rekognition, side):
+    image, edge = cut(BEN, side, 0.4)
+    face = one_face(rekognition, image)
+    box = face["BoundingBox"]
+    start, size = (box["Left"], box["Width"]) if side in ("left", "right") else (box["Top"], box["Height"])
+    assert start < edge < start + size  # the box runs past the cut edge, where the rest of the face is
+    assert face["Confidence"] >= 90
+    rekognition.create_collection(CollectionId="people")
+    ben = rekognition.index_faces(CollectionId="people", Image={"Bytes": photo(BEN)})["FaceRecords"][0]
+    rekognition.index_faces(CollectionId="people", Image={"Bytes": photo(ANNA)})
+    # 40 % of a face matches its own photo at Similarity 75-99 here (bench.detection: 60 % of cut London
+    # faces at >= 80), so the search asks for 50 (FMR 2e-3) and expects the right person first
+    found = rekognition.search_faces_by_image(CollectionId="people", Image={"Bytes": image}, FaceMatchThreshold=50)
+    assert found["FaceMatches"][0]["Face"]["FaceId"] == ben["Face"]["FaceId"]
+    assert found["SearchedFaceBoundingBox"] == box
+
+
+def test_a_face_cut_below_its_eyes_is_found_but_too_poor_to_index(rekognition):
+    image, _ = cut(BEN, "top", 0.4)  # nose, mouth and chin in the picture
+    face = one_face(rekognition, image)
+    assert face["BoundingBox"]["Top"] < 0
+    rekognition.create_collection(CollectionId="people")
+    indexed = rekognition.index_faces(CollectionId="people", Image={"Bytes": image})  # QualityFilter AUTO
+    assert indexed["FaceRecords"] == []
+    assert indexed["UnindexedFaces"][0]["Reasons"] == ["LOW_FACE_QUALITY"]
+    kept = rekognition.index_faces(CollectionId="people", Image={"Bytes": image}, QualityFilter="NONE")
+    assert len(kept["FaceRecords"]) == 1
+
+
+def test_a_face_in_profile_is_found_with_a_pose_that_says_so(rekognition):
+    face = one_face(rekognition, photo(PROFILE))
+    assert abs(face["Pose"]["Yaw"]) >= 50
+    assert face["Confidence"] >= 90
+    rekognition.create_collection(CollectionId="people")
+    strict = rekognition.index_faces(CollectionId="people", Image={"Bytes": photo(PROFILE)}, QualityFilter="HIGH")
+    assert strict["FaceRecords"] == [] and "EXTREME_POSE" in strict["UnindexedFaces"][0]["Reasons"]
+    indexed = rekognition.index_faces(CollectionId="people", Image={"Bytes": photo(PROFILE)})
+    assert len(indexed["FaceRecords"]) == 1
+    found = rekognition.search_faces_by_image(CollectionId="people", Image={"Bytes": photo(PROFILE)})
+    assert found["FaceMatches"][0]["Similarity"] >= 99
+
+
+def test_a_crowded_photo_with_faces_cut_by_both_edges_has_each_face_once(rekognition):
+    """Four people side by side, the outer two cut in half by the frame, as in a group selfie."""
+    people = [Image.open(FIXTURES / name).convert("RGB").resize((300, 300)) for name in (BEN, ANNA, BEN, ANNA)]
+    scene = Image.new("RGB", (900, 300), (120, 130, 120))
+    for k, person in enumerate(people):
+        scene.paste(person, (-150 + 300 * k, 0))  # the outer faces centred on the picture's edges
+    faces = rekognition.detect_faces(Image={"Bytes": jpeg(scene)})["FaceDetails"]
+    assert len(faces) == 4
+    boxes = sorted((face["BoundingBox"]["Left"], face["BoundingBox"]["Width"]) for face in faces)
+    assert boxes[0][0] < 0 and boxes[-1][0] + boxes[-1][1] > 1  # the cut ones run past the edges
+    assert all(boxes[k][0] + boxes[k][1] <= boxes[k + 1][0] + 0.02 for k in range(3))  # side by side, once

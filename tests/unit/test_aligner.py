@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facesearch.vision.aligner import ARCFACE_TEMPLATE, CROP_SIZE, align, alignment_matrix, umeyama
+from facesearch.vision.aligner import ARCFACE_TEMPLATE, CROP_SIZE, align, alignment_matrix, in_picture, umeyama
 
 
 def similarity(scale: float, angle_deg: float, tx: float, ty: float) -> np.ndarray:
@@ -87,3 +87,10 @@ def test_large_faces_are_reduced_before_sampling() -> None:
     crop = align(Image.fromarray(stripes), apply(forward, ARCFACE_TEMPLATE + 0.5))
     assert abs(float(crop.mean()) - 127.5) < 3
     assert float(crop.std()) < 10
+
+
+def test_in_picture_marks_the_crop_pixels_that_sample_the_picture() -> None:
+    points = ARCFACE_TEMPLATE + 0.5 + [100.0, 100.0]  # the crop is the square (100, 100)-(212, 212)
+    assert in_picture(points, 400, 400).all()
+    half = in_picture(points, 156, 400)  # the picture ends at x = 156: the crop's left half is in it
+    assert half[:, :56].all() and not half[:, 56:].any()

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from facesearch.vision import onnx as models
-from facesearch.vision.detector import Detector, decode, render, resample, to_blob
+from facesearch.vision.canvas import render, resample, to_blob
+from facesearch.vision.detector import Detector, decode
 from facesearch.vision.image_decoder import decode_image
 from facesearch.vision.pass_plan import Placement
 from tests.conftest import MODEL_DIR, MODEL_THREADS
@@ -168,3 +169,15 @@ def test_faces_are_sorted_largest_first_and_capped(detector: Detector) -> None:
     assert faces[0].box[0] > 400 and faces[0].area > faces[1].area
     capped = Detector(models.detector_session(MODEL_DIR, MODEL_THREADS), max_faces=1).detect(canvas)
     assert len(capped) == 1 and capped[0].box == faces[0].box
+
+
+def test_a_mirrored_border_reflects_the_region_at_its_edges_however_wide() -> None:
+    pixels = np.zeros((2, 3, 3), np.uint8)
+    pixels[..., 0] = [[1, 2, 3], [4, 5, 6]]
+    placement = Placement((0, 0, 3, 2), (3, 2), (4, 1), (11, 5), border="mirror")
+    canvas = render(Image.fromarray(pixels), placement)[..., 0]
+    assert canvas.shape == (5, 11)
+    # rows: the region reflected at its top and bottom edges (edge pixels repeated, as a mirror shows them)
+    assert canvas[:, 4].tolist() == [1, 1, 4, 4, 1]
+    # a border wider than the region reflects again
+    assert canvas[1].tolist() == [3, 3, 2, 1, 1, 2, 3, 3, 2, 1, 1]

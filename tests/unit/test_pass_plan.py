@@ -71,10 +71,30 @@ def test_small_images_get_one_pass() -> None:
     assert only.scale == (1.0, 1.0) and only.valid == (0.0, math.inf)
 
 
-def test_the_main_pass_has_an_edge_replicated_border() -> None:
-    main = pass_plan.plan_passes(1024, 1024)[0]
-    assert main.border == "edge"
+def test_the_overview_has_a_mirrored_border_and_the_main_pass_repeats_its_edges() -> None:
+    main, overview = pass_plan.plan_passes(1024, 1024)
+    assert main.border == "edge" and overview.border == "mirror"
     assert min(main.offset) >= pass_plan.MAIN_BORDER_PX
+    # the overview leaves room around the image for the rest of a big face the frame cuts
+    assert min(overview.offset) >= pass_plan.OVERVIEW_BORDER * pass_plan.OVERVIEW_SIDE
+    right = overview.canvas[0] - overview.offset[0] - overview.resized[0]
+    assert right >= pass_plan.OVERVIEW_BORDER * pass_plan.OVERVIEW_SIDE
+
+
+@pytest.mark.parametrize(("width", "height"), IMAGE_SIZES)
+def test_the_border_passes_halve_the_main_scale_and_mirror_a_third_of_the_image_around(
+    width: int, height: int
+) -> None:
+    main = pass_plan.plan_passes(width, height)[0]
+    borders = pass_plan.border_passes(width, height, main)
+    factors = [pass_plan.BORDER_FACTOR, 1.0] if main.scale[0] == 1.0 else [pass_plan.BORDER_FACTOR]
+    assert [b.scale[0] for b in borders] == pytest.approx([f * main.scale[0] for f in factors], rel=0.02)
+    for border in borders:
+        assert border.border == "mirror" and border.valid == (0.0, math.inf)
+        pad = pass_plan.BORDER_PAD * max(border.resized)
+        (left, top), (cw, ch) = border.offset, border.canvas
+        assert min(left, top, cw - left - border.resized[0], ch - top - border.resized[1]) >= pad - 1
+        assert cw % pass_plan.STRIDE == 0 and ch % pass_plan.STRIDE == 0
 
 
 def test_placement_maps_coordinates_both_ways() -> None:
@@ -103,7 +123,8 @@ def test_a_refine_crop_never_enlarges_and_pads_where_the_image_ends() -> None:
     assert placement.scale == (1.0, 1.0)
     assert placement.region[:2] == (0, 0)
     left, top = placement.offset
-    assert left > 0 and top > 0  # black where the image would have continued
+    assert left > 0 and top > 0  # mirrored where the image would have continued
+    assert placement.border == "mirror"
     assert left + placement.resized[0] <= placement.canvas[0]
     assert top + placement.resized[1] <= placement.canvas[1]
     canvas_box = placement.to_canvas(np.array([box]))[0]

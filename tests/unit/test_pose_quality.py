@@ -10,7 +10,7 @@ from PIL import Image, ImageFilter
 
 from facesearch.vision.aligner import ARCFACE_TEMPLATE
 from facesearch.vision.pose import estimate_pose
-from facesearch.vision.quality import measure_quality
+from facesearch.vision.quality import Quality, measure_quality
 
 FRONTAL = ARCFACE_TEMPLATE * 3  # a frontal face about 300 px wide
 
@@ -70,3 +70,18 @@ def test_sharpness_drops_with_blur() -> None:
     blurred = measure_quality(np.asarray(texture.filter(ImageFilter.GaussianBlur(3)))).sharpness
     flat = measure_quality(np.full((112, 112, 3), 90, np.uint8)).sharpness
     assert 0 == flat < blurred < sharp <= 100
+
+
+def test_quality_reads_only_the_part_of_the_crop_in_the_picture() -> None:
+    """A face the frame cuts: the black beyond the edge neither darkens it nor counts as detail."""
+    rng = np.random.default_rng(0)
+    face = np.clip(120 + rng.normal(0, 4, (112, 112, 3)), 0, 255).astype(np.uint8)
+    cut = face.copy()
+    cut[:, :50] = 0
+    seen = np.ones((112, 112), bool)
+    seen[:, :50] = False
+    whole, measured = measure_quality(face), measure_quality(cut, seen)
+    assert abs(measured.brightness - whole.brightness) < 1.0
+    assert abs(measured.sharpness - whole.sharpness) < 5.0
+    assert measure_quality(cut).sharpness > whole.sharpness + 20  # the black edge, counted as detail
+    assert measure_quality(cut, np.zeros((112, 112), bool)) == Quality(0.0, 0.0)

@@ -31,6 +31,8 @@ class Face:
     confidence: float = 99.9
     quality: Quality = Quality(60, 80)
     pose: Pose = Pose(0, 0)
+    visible: float = 1.0
+    eyes_seen: int = 2
 
 
 def reasons(face: Face, level: str) -> list[str]:
@@ -58,3 +60,17 @@ def test_higher_levels_are_stricter():
     face = Face(bounding_box=Box(0.05, 0.05))  # 50 px
     assert reasons(face, "MEDIUM") == []
     assert reasons(face, "HIGH") == ["SMALL_BOUNDING_BOX"]
+
+
+def test_a_face_mostly_cut_off_by_the_frame_is_too_poor_to_search_at_each_level_s_share():
+    assert reasons(Face(visible=0.3), "LOW") == ["LOW_FACE_QUALITY"]
+    assert reasons(Face(visible=0.45), "LOW") == []
+    assert reasons(Face(visible=0.45), "MEDIUM") == ["LOW_FACE_QUALITY"]
+    assert reasons(Face(visible=0.7), "MEDIUM") == []
+    assert reasons(Face(visible=0.7), "HIGH") == ["LOW_FACE_QUALITY"]
+    assert reasons(Face(visible=0.9), "HIGH") == []
+
+
+def test_a_face_cut_below_its_eyes_is_too_poor_to_search_at_every_level():
+    assert reasons(Face(visible=0.5, eyes_seen=0), "LOW") == ["LOW_FACE_QUALITY"]
+    assert reasons(Face(visible=0.5, eyes_seen=1), "LOW") == []

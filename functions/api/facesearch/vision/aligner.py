@@ -94,6 +94,19 @@ def warp(image: Image.Image, forward: np.ndarray, size: int = CROP_SIZE) -> np.n
     return np.asarray(crop.convert("RGB"))
 
 
+def in_picture(landmarks: np.ndarray, width: int, height: int, size: int = CROP_SIZE) -> np.ndarray:
+    """(size, size) bool: which pixels of the face's aligned crop sample the picture (the rest is the
+    black fill beyond the edge of a face the frame cuts)."""
+    inverse = np.linalg.inv(alignment_matrix(landmarks))
+    if size != CROP_SIZE:
+        inverse = inverse @ np.diag([CROP_SIZE / size, CROP_SIZE / size, 1.0])
+    v, u = np.mgrid[0:size, 0:size] + 0.5
+    x = inverse[0, 0] * u + inverse[0, 1] * v + inverse[0, 2]
+    y = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
+    inside: np.ndarray = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    return inside
+
+
 def align(image: Image.Image, landmarks: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
     """The size x size RGB uint8 ArcFace crop of the face with these 5 landmarks."""
     forward = alignment_matrix(landmarks)

@@ -6,8 +6,9 @@ The ONNX graph (made size-agnostic by layers/models/build.py) takes a 1x3xHxW fl
 (5 landmarks, dx/dy in stride units). The decoder below is the one OpenCV's FaceDetectorYN uses
 (score = sqrt(cls * obj)), rebuilt in numpy.
 
-Which passes an image gets (main, overview, refine) is pass_plan.py, how they merge nms.py; this module
-renders a pass (pre-process), runs it (forward) and decodes it (post-process).
+Which passes an image gets (main, overview, fine, border, refine, upright) is pass_plan.py, how they merge
+nms.py, what becomes of a face the frame cuts frame_edge.py, how a pass's canvas is drawn canvas.py; this
+module runs the passes (pre-process, forward, post-process) and puts the faces together.
 
 Landmark order: YuNet emits the subject's right eye, left eye, nose tip, right and left mouth corners,
 i.e. for an upright face the eye and mouth corner on the *left of the image* come first. That is already
@@ -25,8 +26,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from facesearch.vision import nms, pass_plan
+from facesearch.vision import frame_edge, nms, pass_plan
 from facesearch.vision.aligner import alignment_matrix, warp
+from facesearch.vision.canvas import frame, render, resample, to_blob
 from facesearch.vision.nms import Candidates
 from facesearch.vision.pass_plan import Placement
 from facesearch.vision.pose import estimate_pose
@@ -34,7 +36,7 @@ from facesearch.vision.pose import estimate_pose
 if TYPE_CHECKING:
     import onnxruntime as ort
 
-__all__ = ["LANDMARK_TYPES", "Detection", "Detector", "decode", "nms", "render"]
+__all__ = ["LANDMARK_TYPES", "Detection", "Detector", "decode", "nms", "render", "resample", "to_blob"]
 
 LANDMARK_TYPES: tuple[str, ...] = ("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight")
 
@@ -74,42 +76,10 @@ class Detection:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
 
-def resample(image: Image.Image, region: tuple[int, int, int, int], size: tuple[int, int]) -> Image.Image:
-    """`region` of `image` resized to `size`, antialiased: box-reduced by the integer part of the
-    shrink, then box-filtered for the rest. Pillow 13 widens its bilinear filter with the shrink, so
-    one bilinear resize from 1024 to 432 px took 4x as long (and bilinear after reduce() 1.4x)."""
-    x0, y0, x1, y1 = region
-    factor = int(min((x1 - x0) / size[0], (y1 - y0) / size[1]))
-    if factor < 2:
-        return image.resize(size, Image.Resampling.BOX, box=region)
-    # reduce() averages factor x factor blocks from the region's corner; the last block may be partial
-    reduced = image.reduce(factor, box=region)
-    box = (0.0, 0.0, (x1 - x0) / factor, (y1 - y0) / factor)
-    return reduced.resize(size, Image.Resampling.BOX, box=box)
-
-
 def as_box(values: np.ndarray) -> tuple[float, float, float, float]:
     """A box row (x1, y1, x2, y2) as the plain floats a Detection holds."""
     x1, y1, x2, y2 = (float(v) for v in values)
     return x1, y1, x2, y2
-
-
-def to_blob(canvas: np.ndarray) -> np.ndarray:
-    """H x W x 3 RGB uint8 -> 1 x 3 x H x W BGR float32 (0-255), YuNet's input."""
-    return np.ascontiguousarray(canvas.transpose(2, 0, 1)[::-1][None], dtype=np.float32)
-
-
-def frame(resized: Image.Image, placement: Placement) -> np.ndarray:
-    """The placement's canvas (H x W x 3 RGB uint8) around its already resized region."""
-    pixels = np.asarray(resized if resized.mode == "RGB" else resized.convert("RGB"))
-    (width, height), (left, top) = placement.canvas, placement.offset
-    pad = ((top, height - top - pixels.shape[0]), (left, width - left - pixels.shape[1]), (0, 0))
-    return np.pad(pixels, pad, mode="edge" if placement.border == "edge" else "constant")
-
-
-def render(image: Image.Image, placement: Placement) -> np.ndarray:
-    """The placement's canvas: its region of `image` resized (antialiased), then bordered."""
-    return frame(resample(image, placement.region, placement.resized), placement)
 
 
 @functools.lru_cache(maxsize=64)
@@ -198,7 +168,12 @@ class Detector:
                 # shrunk from the main pass's copy: 1.6 ms less than from a 1024 px original
                 small = resample(main_image, (0, 0, *main_image.size), placement.resized)
                 passes.append(self._run_canvas(frame(small, placement), placement))
-        found = nms.merge(Candidates.concat(passes), self.nms_threshold, self.score_threshold)
+        found = self._merge(passes, width, height)
+        if frame_edge.wants_border_pass(found.boxes, found.scores, self.score_threshold, width, height):
+            for placement in pass_plan.border_passes(width, height, main):
+                edge = self.run(image, placement)
+                passes.append(edge.take(np.flatnonzero(frame_edge.reaches_edge(edge.boxes, width, height))))
+            found = self._merge(passes, width, height)
         widths = found.boxes[:, 2] - found.boxes[:, 0]
         plan = pass_plan.plan_refinement(
             found.widths_in_pass, widths, found.scores, self.score_threshold, MAX_REFINEMENTS
@@ -210,7 +185,36 @@ class Detector:
             accepted.append(closer if len(closer) else found.take(np.array([i])))
         faces = nms.merge(Candidates.concat(accepted), self.nms_threshold, self.score_threshold)
         faces = faces.take(np.flatnonzero(faces.scores >= self.score_threshold))
-        return self._largest_first(self._upright(image, faces))
+        faces, whole = self._complete(faces, width, height)
+        return self._largest_first(self._upright(image, faces, whole))
+
+    def _merge(self, passes: list[Candidates], width: int, height: int) -> Candidates:
+        """One NMS over the passes' candidates that lie (mostly) in the picture, less mirror images."""
+        found = Candidates.concat(passes)
+        found = found.take(np.flatnonzero(frame_edge.in_picture(found.boxes, width, height)))
+        found = nms.merge(found, self.nms_threshold, self.score_threshold)
+        return found.take(np.flatnonzero(~frame_edge.mirror_images(found.boxes, width, height)))
+
+    def _complete(self, faces: Candidates, width: int, height: int) -> tuple[Candidates, np.ndarray]:
+        """Faces the frame cuts, completed beyond it (frame_edge.py), those with too little of their box in
+        the picture dropped; then one NMS, since two views of one cut face agree only once completed. Also
+        (n,) bool: all 5 landmarks of the face are in the picture."""
+        boxes, landmarks, kept, whole = [], [], [], []
+        for i in range(len(faces)):
+            done = frame_edge.complete(faces.landmarks[i], as_box(faces.boxes[i]), width, height)
+            if frame_edge.visible_fraction(done.box, width, height) < frame_edge.MIN_VISIBLE:
+                continue
+            boxes.append(done.box)
+            landmarks.append(done.landmarks)
+            kept.append(i)
+            whole.append(bool(done.seen.all()))
+        if not kept:
+            return Candidates.empty(), np.zeros(0, bool)
+        index = np.asarray(kept, np.int64)
+        completed = Candidates(np.asarray(boxes, np.float64), faces.scores[index], np.asarray(landmarks),
+                               faces.widths_in_pass[index])  # fmt: skip
+        order = nms.nms(completed.boxes, completed.scores, self.nms_threshold)
+        return completed.take(order), np.asarray(whole, bool)[order]
 
     def run(self, image: Image.Image, placement: Placement) -> Candidates:
         """One pass: candidates (score >= candidate threshold) in original-image px."""
@@ -247,12 +251,14 @@ class Detector:
             return Candidates.empty()
         return closer.take(np.array([match]))
 
-    def _upright(self, image: Image.Image, faces: Candidates) -> Candidates:
-        """Landmarks of rolled faces, measured again on the face turned upright (see pass_plan.py)."""
+    def _upright(self, image: Image.Image, faces: Candidates, whole: np.ndarray) -> Candidates:
+        """Landmarks of rolled faces wholly in the picture, measured again on the face turned upright
+        (see pass_plan.py)."""
         landmarks = faces.landmarks.copy()
         areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
         budget = MAX_REFINEMENTS  # a crowd of tilted heads: the largest faces first
-        for i in np.argsort(-areas, kind="stable"):
+        order = np.argsort(-areas, kind="stable")
+        for i in order[whole[order]]:
             for _ in range(pass_plan.UPRIGHT_ROUNDS):
                 if budget == 0 or abs(estimate_pose(landmarks[i]).roll) < pass_plan.UPRIGHT_MIN_ROLL:
                     break

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from facesearch.geometry import BoundingBox
-from facesearch.vision import onnx
-from facesearch.vision.aligner import align
+from facesearch.vision import frame_edge, onnx
+from facesearch.vision.aligner import align, in_picture
 from facesearch.vision.detector import DEFAULT_SCORE_THRESHOLD, LANDMARK_TYPES, Detection, Detector
 from facesearch.vision.embedder import Embedder
 from facesearch.vision.image_decoder import DecodedImage
@@ -48,6 +48,8 @@ class AnalyzedFace:
     quality: Quality
     crop: np.ndarray  # (112, 112, 3) uint8, the aligned face the embedding is (or would be) made from
     embedding: np.ndarray | None  # (128,) float32 unit vector
+    visible: float = 1.0  # share of the face box inside the picture (a face the frame cuts: < 1)
+    eyes_seen: int = 2  # how many of its eyes lie inside the picture (frame_edge.seen_landmarks)
 
     @property
     def landmark_types(self) -> tuple[str, ...]:
@@ -85,6 +87,9 @@ class FacePipeline:
         faces = []
         for detection in detections:
             crop = align(source, detection.landmarks)
+            visible = frame_edge.visible_fraction(detection.box, image.width, image.height)
+            seen = None if visible >= 1.0 else in_picture(detection.landmarks, image.width, image.height)
+            eyes = frame_edge.seen_landmarks(detection.landmarks, detection.box, image.width, image.height)[:2]
             x1, y1, x2, y2 = detection.box
             faces.append(
                 AnalyzedFace(
@@ -98,9 +103,11 @@ class FacePipeline:
                     confidence=detection_confidence(detection.score),
                     landmarks=detection.landmarks / size,
                     pose=estimate_pose(detection.landmarks),
-                    quality=measure_quality(crop),
+                    quality=measure_quality(crop, seen),
                     crop=crop,
                     embedding=None,
+                    visible=visible,
+                    eyes_seen=int(eyes.sum()),
                 )
             )
         return self.embedded(faces) if with_embeddings else faces
