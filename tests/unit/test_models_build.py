@@ -49,8 +49,10 @@ def test_cached_build_is_current_and_exports_only_the_int8_variant(build, tmp_pa
     manifest = json.loads((tmp_path / "models" / build.MANIFEST).read_text())
     assert set(manifest["variants"]) == {"int8"}
     notices = manifest.get("attributes", {}).get("notices", [])
-    assert shipped == sorted({build.MANIFEST, *manifest["variants"]["int8"].values(), *notices})
+    assert shipped == sorted({build.MANIFEST, *manifest["variants"]["int8"].values(), *notices,
+                              *manifest["notices"]})
     assert "sface_int8.onnx" in shipped and "sface_fp32.onnx" not in shipped
+    assert {"LICENSE-MIT-YuNet.txt", "LICENSE-Apache-2.0-SFace.txt"} <= set(shipped)  # the face models' own terms
     shutil.rmtree(tmp_path / "models")
 
 
