@@ -62,7 +62,7 @@ from bench.common.progress import log
 from bench.common.sets import shared_dir
 from bench.common.tables import boxed as table
 from facesearch.operations import render
-from facesearch.operations.video import sampling
+from facesearch.operations.video import jobs, sampling
 from facesearch.settings import Settings
 from facesearch.storage.video_jobs import VideoJob, VideoRef
 from facesearch.video.http_bridge import HttpBridge
@@ -476,7 +476,7 @@ def seek_per_sample(video: Path, start: int, end: int) -> tuple[dict[str, float]
 def video_path(video: Path, start: int, end: int, pipeline: FacePipeline) -> tuple[dict[str, float], int, int]:
     timed = TimedPipeline(pipeline)
     services = SimpleNamespace(pipeline=lambda: timed)
-    job = VideoJob(job_id="bench", api=sampling.SEARCH, video=VideoRef("bench", video.name), created_at=0.0,
+    job = VideoJob(job_id="bench", api=jobs.SEARCH, video=VideoRef("bench", video.name), created_at=0.0,
                    deadline=0.0, expires_at=0.0)
     with timed_sampler() as decode, served(video) as url:
         begin = time.process_time()

@@ -79,20 +79,22 @@ def end(services: Services, job: VideoJob, status: str, message: str | None = No
 
 def end_overdue(services: Services) -> int:
     """End the running jobs past their deadline (a lost worker must not hold a place for good)."""
-    now = time.time()
-    ended = 0
-    for job_id, deadline in services.storage.video_jobs.running().items():
-        job = services.storage.video_jobs.get(job_id) if deadline < now else None
-        if job is not None and end(services, job, FAILED, DEADLINE_MESSAGE):
-            ended += 1
-    return ended
+    return end_running(services, DEADLINE_MESSAGE, past_deadline_at=time.time())
 
 
 def end_orphans(services: Services, reason: str) -> int:
     """End every running job (FAILED, with `reason`): for a local server starting on its kept data, whose
     jobs' threads died with the previous process and that no other worker can be running."""
+    return end_running(services, reason)
+
+
+def end_running(services: Services, reason: str, past_deadline_at: float | None = None) -> int:
+    """End the running jobs FAILED with `reason` (only those past their deadline at `past_deadline_at`, when
+    given); how many this call ended."""
     ended = 0
-    for job_id in services.storage.video_jobs.running():
+    for job_id, deadline in services.storage.video_jobs.running().items():
+        if past_deadline_at is not None and deadline >= past_deadline_at:
+            continue
         job = services.storage.video_jobs.get(job_id)
         if job is not None and end(services, job, FAILED, reason):
             ended += 1

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from facesearch.operations import attributes, render
+from facesearch.operations.video.jobs import SEARCH
 from facesearch.services import Services
 from facesearch.storage.video_jobs import VideoJob
 from facesearch.video.plan import Segment
@@ -22,7 +23,6 @@ from facesearch.vision.image_decoder import DecodedImage
 from facesearch.vision.pipeline import AnalyzedFace
 from facesearch.vision.video_decoder import sample_frames
 
-SEARCH = "StartFaceSearch"
 # GetFaceDetection: "the returned values for FaceOccluded and EyeDirection will always be null"
 NOT_IN_VIDEO = frozenset({"EYE_DIRECTION"})
 
